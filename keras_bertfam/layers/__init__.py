@@ -1,0 +1,26 @@
+"""Keras layers of the BERT family (all registered for `.keras` saving)."""
+
+from keras_bertfam.layers.embeddings import EncoderEmbedding, TokenEmbedding
+from keras_bertfam.layers.encoder_stack import EncoderStack
+from keras_bertfam.layers.heads import (
+    MaskedLMBias,
+    MaskedLMHead,
+    Pooler,
+    SentenceHead,
+    masked_lm_logits,
+)
+from keras_bertfam.layers.transformer import FeedForward, SelfAttention, TransformerEncoderBlock
+
+__all__ = [
+    "EncoderEmbedding",
+    "EncoderStack",
+    "FeedForward",
+    "MaskedLMBias",
+    "MaskedLMHead",
+    "Pooler",
+    "SelfAttention",
+    "SentenceHead",
+    "TokenEmbedding",
+    "TransformerEncoderBlock",
+    "masked_lm_logits",
+]

@@ -1,0 +1,189 @@
+"""Embeddings of the BERT family: the token table and the embedding block.
+
+`TokenEmbedding` holds the V×E token table. Called on ids it looks them up;
+called with `reverse=True` on [..., E] features it multiplies by the table's
+transpose, which is how the masked-LM head ties its decoder to the input
+embedding (through E for ALBERT). It is a node of its own in the functional
+graph, so the tie survives `.keras` saving.
+
+`EncoderEmbedding` adds segment and position embeddings to the token
+embeddings, applies LayerNorm and dropout, and, when E != H, ALBERT's E×H
+projection. Together the two layers are ALBERT's factorized embedding
+(Lan et al. 2020, https://arxiv.org/abs/1909.11942, section 3.1): a V×E table
+and an E×H projection, V·E + E·H parameters instead of V·H. With E = H there is
+no projection and they are BERT's embedding.
+
+Example:
+
+>>> import numpy as np
+>>> from keras_bertfam.layers import TokenEmbedding, EncoderEmbedding
+>>> tokens = TokenEmbedding(100, 16)                      # V=100, E=16
+>>> block = EncoderEmbedding(max_sequence_length=8, num_segments=2, hidden_dim=32)
+>>> ids = np.array([[2, 5, 7, 0]])
+>>> tuple(block(tokens(ids), np.zeros_like(ids)).shape)   # projected to H=32
+(1, 4, 32)
+>>> tuple(tokens(np.ones((1, 3, 16)), reverse=True).shape)  # tied decoder
+(1, 3, 100)
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from keras_bertfam.layers import checks
+from keras_bertfam.layers.common import initializer, register
+
+
+@register
+class TokenEmbedding(keras.layers.ReversibleEmbedding):
+    """The V×E token table, with range-checked ids and a tied reverse projection.
+
+    Args:
+        input_dim: vocabulary size V.
+        output_dim: embedding size E.
+        initializer_range: stddev of the truncated-normal initializer.
+
+    Call arguments:
+        inputs: int ids [batch, seq] (forward), or features [..., E] when
+            `reverse=True`.
+        reverse: if True, return `inputs @ table^T`, logits of shape [..., V].
+    """
+
+    def __init__(self, input_dim, output_dim, initializer_range=0.02, **kwargs):
+        kwargs.setdefault("embeddings_initializer", initializer(initializer_range))
+        kwargs.setdefault("tie_weights", True)
+        super().__init__(input_dim, output_dim, **kwargs)
+        self.initializer_range = initializer_range
+
+    def call(self, inputs, reverse=False):
+        if reverse:
+            return super().call(inputs, reverse=True)
+        inputs = checks.check_ids(inputs, self.input_dim, "token_ids", "vocabulary_size")
+        outputs = super().call(inputs)
+        return checks.poison_invalid(outputs, inputs, self.input_dim)
+
+    def get_config(self):
+        config = super().get_config()
+        config["initializer_range"] = self.initializer_range
+        return config
+
+
+@register
+class EncoderEmbedding(keras.layers.Layer):
+    """Token + segment + position embeddings, LayerNorm, dropout, optional E×H projection.
+
+    Args:
+        max_sequence_length: longest sequence S the position table serves.
+        num_segments: rows of the segment table (0: no segment embedding).
+        position_offset: index of the first position (RoBERTa: 2); the table
+            has `max_sequence_length + position_offset` rows.
+        hidden_dim: H. If it differs from the incoming E, a Dense E→H
+            projection follows the LayerNorm (ALBERT); `None` keeps E.
+        dropout: dropout rate after the LayerNorm.
+        layer_norm_epsilon: LayerNorm epsilon.
+        initializer_range: stddev of the truncated-normal initializer.
+
+    Call arguments:
+        token_embeddings: [batch, seq, E] float, from `TokenEmbedding`.
+        segment_ids: [batch, seq] int in [0, num_segments), or None.
+
+    Returns:
+        [batch, seq, H] float.
+    """
+
+    def __init__(
+        self,
+        max_sequence_length,
+        num_segments=2,
+        position_offset=0,
+        hidden_dim=None,
+        dropout=0.0,
+        layer_norm_epsilon=1e-12,
+        initializer_range=0.02,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.max_sequence_length = max_sequence_length
+        self.num_segments = num_segments
+        self.position_offset = position_offset
+        self.hidden_dim = hidden_dim
+        self.dropout = dropout
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.initializer_range = initializer_range
+
+    def build(self, token_embeddings_shape, segment_ids_shape=None):
+        embedding_dim = token_embeddings_shape[-1]
+        init = initializer(self.initializer_range)
+        self.position_embedding = self.add_weight(
+            name="position_embedding",
+            shape=(self.max_sequence_length + self.position_offset, embedding_dim),
+            initializer=init,
+        )
+        self.segment_embedding = None
+        if self.num_segments:
+            self.segment_embedding = self.add_weight(
+                name="segment_embedding",
+                shape=(self.num_segments, embedding_dim),
+                initializer=init,
+            )
+        self.layer_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="layer_norm"
+        )
+        self.layer_norm.build(token_embeddings_shape)
+        self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
+        self.projection = None
+        if self.hidden_dim is not None and self.hidden_dim != embedding_dim:
+            self.projection = keras.layers.Dense(
+                self.hidden_dim,
+                kernel_initializer=init,
+                dtype=self.dtype_policy,
+                name="projection",
+            )
+            self.projection.build(token_embeddings_shape)
+
+    def call(self, token_embeddings, segment_ids=None, training=None):
+        seq_len = token_embeddings.shape[1]
+        if seq_len is None:
+            seq_len = ops.shape(token_embeddings)[1]
+        seq_len = checks.check_length(
+            seq_len, self.max_sequence_length, "token_ids", "max_sequence_length"
+        )
+        positions = ops.slice(
+            self.position_embedding,
+            (self.position_offset, 0),
+            (seq_len, self.position_embedding.shape[-1]),
+        )
+        x = token_embeddings + ops.cast(positions, token_embeddings.dtype)[None]
+        if self.segment_embedding is not None:
+            if segment_ids is None:
+                raise ValueError(
+                    f"segment_ids is required: this embedding has num_segments={self.num_segments}"
+                )
+            segment_ids = checks.check_ids(
+                segment_ids, self.num_segments, "segment_ids", "num_segments"
+            )
+            segments = ops.take(self.segment_embedding, segment_ids, axis=0)
+            segments = checks.poison_invalid(segments, segment_ids, self.num_segments)
+            x = x + ops.cast(segments, x.dtype)
+        x = self.dropout_layer(self.layer_norm(x), training=training)
+        if self.projection is not None:
+            x = self.projection(x)
+        return x
+
+    def compute_output_shape(self, token_embeddings_shape, segment_ids_shape=None):
+        dim = self.hidden_dim or token_embeddings_shape[-1]
+        return (*token_embeddings_shape[:-1], dim)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            max_sequence_length=self.max_sequence_length,
+            num_segments=self.num_segments,
+            position_offset=self.position_offset,
+            hidden_dim=self.hidden_dim,
+            dropout=self.dropout,
+            layer_norm_epsilon=self.layer_norm_epsilon,
+            initializer_range=self.initializer_range,
+        )
+        return config

@@ -1,0 +1,226 @@
+"""Pooler and pretraining heads: masked LM (tied decoder) and the NSP/SOP head.
+
+The masked-LM head (Devlin et al. 2019, https://arxiv.org/abs/1810.04805,
+appendix A) gathers the hidden states at `mask_positions`, transforms them
+(Dense to E + activation + LayerNorm), decodes them with the transpose of the
+token-embedding table and adds an output bias. The decoding is a call of the
+`TokenEmbedding` layer itself with `reverse=True`, so the decoder *is* the
+input table (through E for ALBERT) and stays tied after `.keras` saving; the
+three steps are three nodes of the functional graph, wired by `masked_lm_logits`.
+
+The sentence head is the two-way classifier on the pooled [CLS] output used for
+BERT's next-sentence prediction (NSP) and ALBERT's sentence-order prediction (SOP).
+
+Example:
+
+>>> import numpy as np
+>>> from keras_bertfam.layers import MaskedLMHead, MaskedLMBias, TokenEmbedding
+>>> tokens = TokenEmbedding(50, 8)
+>>> hidden = np.random.rand(2, 6, 16).astype("float32")      # [batch, seq, H]
+>>> positions = np.array([[1, 4], [0, 5]])                   # [batch, P]
+>>> h = MaskedLMHead(embedding_dim=8)(hidden, positions)     # [batch, P, E]
+>>> logits = MaskedLMBias()(tokens(h, reverse=True))
+>>> tuple(logits.shape)
+(2, 2, 50)
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from keras_bertfam.layers import checks
+from keras_bertfam.layers.common import activation, initializer, register
+
+
+@register
+class Pooler(keras.layers.Layer):
+    """The [CLS] pooler: `tanh(Dense(sequence_output[:, 0]))`.
+
+    Call arguments:
+        sequence_output: [batch, seq, H].
+
+    Returns:
+        [batch, H].
+    """
+
+    def __init__(self, initializer_range=0.02, **kwargs):
+        super().__init__(**kwargs)
+        self.initializer_range = initializer_range
+
+    def build(self, input_shape):
+        self.dense = keras.layers.Dense(
+            input_shape[-1],
+            activation="tanh",
+            kernel_initializer=initializer(self.initializer_range),
+            dtype=self.dtype_policy,
+            name="dense",
+        )
+        self.dense.build((input_shape[0], input_shape[-1]))
+
+    def call(self, sequence_output):
+        return self.dense(sequence_output[:, 0, :])
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
+
+    def get_config(self):
+        config = super().get_config()
+        config["initializer_range"] = self.initializer_range
+        return config
+
+
+@register
+class MaskedLMHead(keras.layers.Layer):
+    """Gather the masked positions and transform them for the tied decoder.
+
+    Args:
+        embedding_dim: E, the width of the token table the decoder ties to.
+        activation: a config activation name ("gelu" is exact).
+        layer_norm_epsilon: LayerNorm epsilon.
+        initializer_range: stddev of the truncated-normal initializer.
+
+    Call arguments:
+        sequence_output: [batch, seq, H] float.
+        mask_positions: [batch, P] int positions in [0, seq).
+
+    Returns:
+        [batch, P, E]: feed to `TokenEmbedding(..., reverse=True)` and `MaskedLMBias`.
+    """
+
+    def __init__(
+        self,
+        embedding_dim,
+        activation="gelu",
+        layer_norm_epsilon=1e-12,
+        initializer_range=0.02,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.embedding_dim = embedding_dim
+        self.activation = activation
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.initializer_range = initializer_range
+
+    def build(self, sequence_output_shape, mask_positions_shape=None):
+        self.dense = keras.layers.Dense(
+            self.embedding_dim,
+            activation=activation(self.activation),
+            kernel_initializer=initializer(self.initializer_range),
+            dtype=self.dtype_policy,
+            name="dense",
+        )
+        self.dense.build(sequence_output_shape)
+        self.layer_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="layer_norm"
+        )
+        self.layer_norm.build((*sequence_output_shape[:-1], self.embedding_dim))
+
+    def call(self, sequence_output, mask_positions):
+        seq_len = sequence_output.shape[1]
+        if seq_len is None:
+            seq_len = ops.shape(sequence_output)[1]
+        mask_positions = checks.check_ids(mask_positions, seq_len, "mask_positions", "seq_length")
+        gathered = ops.take_along_axis(sequence_output, mask_positions[:, :, None], axis=1)
+        return self.layer_norm(self.dense(gathered))
+
+    def compute_output_shape(self, sequence_output_shape, mask_positions_shape):
+        return (*mask_positions_shape, self.embedding_dim)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            embedding_dim=self.embedding_dim,
+            activation=self.activation,
+            layer_norm_epsilon=self.layer_norm_epsilon,
+            initializer_range=self.initializer_range,
+        )
+        return config
+
+
+@register
+class MaskedLMBias(keras.layers.Layer):
+    """The masked-LM output bias: adds a learned [V] vector to tied decoder logits."""
+
+    def build(self, input_shape):
+        self.bias = self.add_weight(name="bias", shape=(input_shape[-1],), initializer="zeros")
+
+    def call(self, logits):
+        return logits + ops.cast(self.bias, logits.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@register
+class SentenceHead(keras.layers.Layer):
+    """Two-way (or `num_classes`-way) classifier on the pooled output, for NSP or SOP.
+
+    Args:
+        num_classes: output logits (2 for NSP/SOP).
+        dropout: dropout on the pooled output before the classifier.
+        initializer_range: stddev of the truncated-normal initializer.
+
+    Call arguments:
+        pooled_output: [batch, H].
+
+    Returns:
+        [batch, num_classes] logits.
+    """
+
+    def __init__(self, num_classes=2, dropout=0.0, initializer_range=0.02, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.dropout = dropout
+        self.initializer_range = initializer_range
+
+    def build(self, input_shape):
+        self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
+        self.dense = keras.layers.Dense(
+            self.num_classes,
+            kernel_initializer=initializer(self.initializer_range),
+            dtype=self.dtype_policy,
+            name="dense",
+        )
+        self.dense.build(input_shape)
+
+    def call(self, pooled_output, training=None):
+        return self.dense(self.dropout_layer(pooled_output, training=training))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.num_classes)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_classes=self.num_classes,
+            dropout=self.dropout,
+            initializer_range=self.initializer_range,
+        )
+        return config
+
+
+def masked_lm_logits(
+    sequence_output, mask_positions, token_embedding, config, dtype=None, name="mlm"
+):
+    """Wire the masked-LM head into a functional graph: gather+transform, tied decode, bias.
+
+    Args:
+        sequence_output: KerasTensor [batch, seq, H].
+        mask_positions: KerasTensor [batch, P] int.
+        token_embedding: the encoder's `TokenEmbedding` layer (the tie).
+        config: the `EncoderConfig`.
+        dtype: dtype policy of the new layers (None: the global policy).
+
+    Returns:
+        KerasTensor [batch, P, V] logits.
+    """
+    h = MaskedLMHead(
+        config.resolved_embedding_dim,
+        activation=config.activation,
+        layer_norm_epsilon=config.layer_norm_epsilon,
+        initializer_range=config.initializer_range,
+        dtype=dtype,
+        name=f"{name}_head",
+    )(sequence_output, mask_positions)
+    return MaskedLMBias(dtype=dtype, name=f"{name}_output_bias")(token_embedding(h, reverse=True))

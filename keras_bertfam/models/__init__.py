@@ -1,0 +1,1 @@
+"""Config, presets, model builders (`models.builders`) and cost tables (`models.info`)."""

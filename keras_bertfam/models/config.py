@@ -1,0 +1,213 @@
+"""`EncoderConfig`: BERT, ALBERT, RoBERTa and their hybrids as one set of fields.
+
+Every member of the family is a value of this dataclass; the presets in
+`keras_bertfam.models.presets` are plain instances of it. The field names follow
+keras-hub (`vocabulary_size`, `num_layers`, `hidden_dim`, ...); the family
+switches are explicit fields (`embedding_dim`, `num_groups`, `sharing`,
+`sentence_objective`, `position_offset`, ...).
+
+Example:
+
+>>> from keras_bertfam import EncoderConfig
+>>> cfg = EncoderConfig(vocabulary_size=1000, num_layers=4, num_heads=2,
+...                     hidden_dim=64, intermediate_dim=128, embedding_dim=16,
+...                     num_groups=1, sharing="all", sentence_objective="sop")
+>>> cfg.resolved_embedding_dim, cfg.resolved_num_groups
+(16, 1)
+>>> EncoderConfig.from_json(cfg.to_json()) == cfg
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+SHARING_MODES = ("none", "all", "attention", "ffn")
+SENTENCE_OBJECTIVES = ("nsp", "sop", "none")
+ACTIVATIONS = ("gelu", "gelu_approximate", "relu", "silu", "tanh")
+
+
+class ConfigError(ValueError):
+    """An `EncoderConfig` field has a value the family cannot build."""
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderConfig:
+    """The architecture (and pretraining objective) of a BERT-family encoder.
+
+    Args:
+        vocabulary_size: rows V of the token-embedding table.
+        num_layers: transformer layers L applied in sequence.
+        num_heads: attention heads A; must divide `hidden_dim`.
+        hidden_dim: hidden size H.
+        intermediate_dim: inner size of the feed-forward network.
+        embedding_dim: size E of token/segment/position embeddings. `None`
+            means E = H (BERT, RoBERTa); E < H is ALBERT's factorization,
+            which adds an E×H projection and ties the MLM decoder through E.
+        num_groups: distinct parameter groups G across the L layers; layer i
+            uses group `i * G // L` (ALBERT's `num_hidden_groups`). `None`
+            means L groups when `sharing="none"` and 1 group otherwise.
+        sharing: what the layers of one group share (ALBERT paper, table 4):
+            "all" (the whole block), "attention" (only self-attention, each
+            layer keeps its feed-forward), "ffn" (only the feed-forward) or
+            "none" (nothing; every layer has its own block).
+        max_sequence_length: longest sequence S the position table serves.
+        num_segments: rows of the segment (token-type) table; 0 for none.
+        position_offset: positions start at this index (RoBERTa: padding_idx
+            + 1 = 2); the position table has `max_sequence_length +
+            position_offset` rows, as in the published checkpoints.
+        dropout: dropout rate on embeddings and sublayer outputs.
+        attention_dropout: dropout on attention probabilities; `None` means
+            the same as `dropout`.
+        activation: feed-forward and MLM-transform activation: "gelu" (exact
+            erf, BERT/RoBERTa), "gelu_approximate" (tanh form, ALBERT's
+            `gelu_new`), "relu", "silu" or "tanh".
+        layer_norm_epsilon: epsilon of every LayerNorm.
+        norm_first: pre-LayerNorm blocks if True; post-LN (the papers) if
+            False. Pre-LN adds a final LayerNorm after the last block.
+        initializer_range: stddev of the truncated-normal initializer.
+        sentence_objective: the pretrainer's sentence head: "nsp" (BERT),
+            "sop" (ALBERT) or "none" (RoBERTa).
+    """
+
+    vocabulary_size: int = 30522
+    num_layers: int = 12
+    num_heads: int = 12
+    hidden_dim: int = 768
+    intermediate_dim: int = 3072
+    embedding_dim: int | None = None
+    num_groups: int | None = None
+    sharing: str = "none"
+    max_sequence_length: int = 512
+    num_segments: int = 2
+    position_offset: int = 0
+    dropout: float = 0.1
+    attention_dropout: float | None = None
+    activation: str = "gelu"
+    layer_norm_epsilon: float = 1e-12
+    norm_first: bool = False
+    initializer_range: float = 0.02
+    sentence_objective: str = "nsp"
+
+    def __post_init__(self):
+        self.validate()
+
+    # -- derived values -------------------------------------------------
+    @property
+    def resolved_embedding_dim(self) -> int:
+        return self.hidden_dim if self.embedding_dim is None else self.embedding_dim
+
+    @property
+    def resolved_num_groups(self) -> int:
+        if self.num_groups is not None:
+            return self.num_groups
+        return self.num_layers if self.sharing == "none" else 1
+
+    @property
+    def resolved_attention_dropout(self) -> float:
+        return self.dropout if self.attention_dropout is None else self.attention_dropout
+
+    @property
+    def position_table_size(self) -> int:
+        return self.max_sequence_length + self.position_offset
+
+    # -- validation -----------------------------------------------------
+    def validate(self) -> None:
+        """Raise `ConfigError` naming the first field whose value is unusable."""
+        for name in (
+            "vocabulary_size",
+            "num_layers",
+            "num_heads",
+            "hidden_dim",
+            "intermediate_dim",
+            "max_sequence_length",
+        ):
+            _require_int(name, getattr(self, name), minimum=1)
+        _require_int("num_segments", self.num_segments, minimum=0)
+        _require_int("position_offset", self.position_offset, minimum=0)
+        if self.embedding_dim is not None:
+            _require_int("embedding_dim", self.embedding_dim, minimum=1)
+        if self.hidden_dim % self.num_heads:
+            raise ConfigError(
+                f"hidden_dim={self.hidden_dim} is not divisible by "
+                f"num_heads={self.num_heads}; each head needs hidden_dim / num_heads "
+                "features."
+            )
+        _require_choice("sharing", self.sharing, SHARING_MODES)
+        _require_choice("sentence_objective", self.sentence_objective, SENTENCE_OBJECTIVES)
+        _require_choice("activation", self.activation, ACTIVATIONS)
+        if self.num_groups is not None:
+            _require_int("num_groups", self.num_groups, minimum=1)
+            if self.num_layers % self.num_groups:
+                raise ConfigError(
+                    f"num_layers={self.num_layers} is not a multiple of "
+                    f"num_groups={self.num_groups}; each group must serve the same "
+                    "number of consecutive layers."
+                )
+            if self.sharing == "none" and self.num_groups != self.num_layers:
+                raise ConfigError(
+                    f"num_groups={self.num_groups} with sharing='none': without "
+                    "sharing every layer is its own group, so num_groups must be "
+                    f"None or num_layers={self.num_layers}. Choose sharing='all', "
+                    "'attention' or 'ffn' to share weights within groups."
+                )
+        for name in ("dropout", "attention_dropout"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, int | float) and 0 <= value < 1):
+                raise ConfigError(f"{name}={value!r} must be a number in [0, 1).")
+        for name in ("layer_norm_epsilon", "initializer_range"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and value > 0):
+                raise ConfigError(f"{name}={value!r} must be a positive number.")
+        if not isinstance(self.norm_first, bool):
+            raise ConfigError(f"norm_first={self.norm_first!r} must be True or False.")
+
+    # -- edits and JSON -------------------------------------------------
+    def replace(self, **overrides) -> EncoderConfig:
+        """A copy with some fields changed (validated); unknown names raise."""
+        unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise ConfigError(
+                f"unknown EncoderConfig field(s) {unknown}; known fields: "
+                f"{[f.name for f in dataclasses.fields(self)]}"
+            )
+        return dataclasses.replace(self, **overrides)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self, indent: int = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> EncoderConfig:
+        if not isinstance(values, dict):
+            raise ConfigError(f"an EncoderConfig needs a JSON object, got {type(values).__name__}")
+        return cls().replace(**values)
+
+    @classmethod
+    def from_json(cls, text: str) -> EncoderConfig:
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_json_file(cls, path: str | Path) -> EncoderConfig:
+        path = Path(path)
+        try:
+            values = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {str(path)!r} does not exist") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ConfigError(f"config file {str(path)!r} is not valid JSON: {err}") from None
+        return cls.from_dict(values)
+
+
+def _require_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{name}={value!r} must be an integer >= {minimum}.")
+
+
+def _require_choice(name, value, choices):
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} is not one of {list(choices)}.")

@@ -1,0 +1,121 @@
+"""What a config costs: parameters by component and training FLOPs per token.
+
+Computed from the config alone (no model is built), and checked against built
+models by the tests. Each figure is set beside the same architecture with
+E = H and no sharing, so the savings of ALBERT's factorization and cross-layer
+sharing show: factorization saves parameters and decoder FLOPs; sharing saves
+parameters but no FLOPs (every layer still runs).
+
+Example:
+
+>>> from keras_bertfam.models.info import parameter_breakdown
+>>> from keras_bertfam import get_preset
+>>> rows = parameter_breakdown(get_preset("albert_base"))
+>>> rows["encoder blocks"], rows["total encoder (with pooler)"]
+(7087872, 11683584)
+"""
+
+from __future__ import annotations
+
+from keras_bertfam.models.config import EncoderConfig
+
+
+def _distinct_sublayers(config: EncoderConfig) -> tuple[int, int]:
+    groups = config.resolved_num_groups
+    attention = groups if config.sharing in ("all", "attention") else config.num_layers
+    feedforward = groups if config.sharing in ("all", "ffn") else config.num_layers
+    return attention, feedforward
+
+
+def parameter_breakdown(config: EncoderConfig) -> dict[str, int]:
+    """Parameters by component, in the order of the data flow."""
+    V, E, H, Im = (
+        config.vocabulary_size,
+        config.resolved_embedding_dim,
+        config.hidden_dim,
+        config.intermediate_dim,
+    )
+    attention_params = 4 * H * H + 4 * H + 2 * H  # fused QKV + output, biases, LayerNorm
+    feedforward_params = 2 * H * Im + Im + H + 2 * H
+    n_attention, n_feedforward = _distinct_sublayers(config)
+    rows = {
+        "token embedding table (V x E)": V * E,
+        "position + segment tables, LayerNorm": (
+            (config.position_table_size + config.num_segments) * E + 2 * E
+        ),
+        "embedding projection (E x H)": E * H + H if E != H else 0,
+        "encoder blocks": (
+            n_attention * attention_params
+            + n_feedforward * feedforward_params
+            + (2 * H if config.norm_first else 0)
+        ),
+        "pooler": H * H + H,
+    }
+    rows["total encoder (with pooler)"] = sum(rows.values())
+    rows["MLM head (transform + LayerNorm + bias; decoder tied)"] = H * E + E + 2 * E + V
+    rows["sentence head (NSP/SOP)"] = 2 * H + 2 if config.sentence_objective != "none" else 0
+    rows["total pretrainer"] = (
+        rows["total encoder (with pooler)"]
+        - rows["pooler"] * (config.sentence_objective == "none")
+        + rows["MLM head (transform + LayerNorm + bias; decoder tied)"]
+        + rows["sentence head (NSP/SOP)"]
+    )
+    return rows
+
+
+def training_flops_per_token(config: EncoderConfig, seq_length: int, predictions: int) -> dict:
+    """Training FLOPs per input token (forward + backward = 3x forward, 2 FLOPs per MAC).
+
+    Args:
+        seq_length: tokens per sequence S.
+        predictions: masked positions P per sequence scored by the MLM head.
+    """
+    V, E, H, Im, L, S = (
+        config.vocabulary_size,
+        config.resolved_embedding_dim,
+        config.hidden_dim,
+        config.intermediate_dim,
+        config.num_layers,
+        seq_length,
+    )
+    forward_macs = {
+        "embedding projection": E * H if E != H else 0,
+        "attention (QKV, output, scores, context)": L * (4 * H * H + 2 * S * H),
+        "feed-forward": L * 2 * H * Im,
+        "MLM head (at masked positions)": (H * E + E * V) * predictions / S,
+        "pooler + sentence head": (H * H + 2 * H) / S,
+    }
+    flops = {name: 3 * 2 * macs for name, macs in forward_macs.items()}
+    flops["total"] = sum(flops.values())
+    return flops
+
+
+def unfactorized_unshared(config: EncoderConfig) -> EncoderConfig:
+    """The same architecture with E = H and no cross-layer sharing."""
+    return config.replace(embedding_dim=None, num_groups=None, sharing="none")
+
+
+def info_table(config: EncoderConfig, seq_length: int = 128, predictions: int = 20) -> str:
+    """A printable table of parameters and FLOPs, beside the E = H, unshared baseline."""
+    base = unfactorized_unshared(config)
+    lines = [
+        f"{'parameters':<55} {'this config':>14} {'E=H, unshared':>14} {'saved':>7}",
+    ]
+    ours, theirs = parameter_breakdown(config), parameter_breakdown(base)
+    for name in ours:
+        lines.append(_row(name, ours[name], theirs[name]))
+    lines.append("")
+    lines.append(
+        f"{f'training FLOPs per token (S={seq_length}, P={predictions})':<55} "
+        f"{'this config':>14} {'E=H, unshared':>14} {'saved':>7}"
+    )
+    ours = training_flops_per_token(config, seq_length, predictions)
+    theirs = training_flops_per_token(base, seq_length, predictions)
+    for name in ours:
+        lines.append(_row(name, ours[name], theirs[name]))
+    return "\n".join(lines)
+
+
+def _row(name, value, reference):
+    saved = f"{1 - value / reference:6.1%}" if reference else "     -"
+    return f"{name:<55} {value:>14,.0f} {reference:>14,.0f} {saved:>7}"

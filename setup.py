@@ -1,0 +1,29 @@
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+setup(
+    name="keras_bertfam",
+    version="0.1.0",
+    description="BERT, ALBERT, RoBERTa and their hybrids for Keras 3: layers, builders, "
+    "pretraining data, training and export.",
+    long_description=Path("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["keras_bertfam", "keras_bertfam.*"]),
+    include_package_data=True,
+    install_requires=[
+        "tensorflow~=2.20.0",
+        "tensorflow-text~=2.20.0",
+        "keras>=3.12",
+        "keras-hub>=0.22",
+        "numpy>=1.26",
+    ],
+    extras_require={
+        "dev": ["pytest>=8", "pytest-xdist>=3.5", "ruff==0.17.6"],
+        "bench": ["tf-models-official~=2.20.0"],
+        "parity": ["torch==2.13.0", "transformers>=4.40"],
+    },
+    entry_points={"console_scripts": ["bertfam=keras_bertfam.cli:main"]},
+)
