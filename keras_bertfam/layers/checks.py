@@ -4,9 +4,10 @@ A gather with an out-of-range index fails deep inside TensorFlow on CPU
 ("indices[3,7] = 30600 is not in [0, 30522)"), returns zeros on GPU and clamps
 under XLA. These helpers turn that into an error that names the model input and
 the config field: eagerly (concrete values) they raise `ValueError`, and in
-`tf.function` graphs an assertion raises `InvalidArgumentError` when the step runs. XLA drops assertions, so `poison_invalid` additionally turns the
-rows of invalid ids into NaN: a jit-compiled step then reports a NaN loss
-instead of training on silently clamped ids.
+`tf.function` graphs an assertion raises `InvalidArgumentError` when the step
+runs. XLA drops assertions, so `poison_invalid` additionally turns the rows of
+invalid ids into NaN: a jit-compiled step then reports a NaN loss instead of
+training on silently clamped ids.
 
 Example:
 
