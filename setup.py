@@ -12,13 +12,16 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["keras_bertfam", "keras_bertfam.*"]),
-    include_package_data=True,
+    package_data={"keras_bertfam": ["resources/*.gz", "resources/*.md"]},
     install_requires=[
         "tensorflow~=2.20.0",
         "tensorflow-text~=2.20.0",
         "keras>=3.12",
         "keras-hub>=0.22",
         "numpy>=1.26",
+        "sentencepiece>=0.2",
+        "tokenizers>=0.19",
+        "tqdm>=4.60",
     ],
     extras_require={
         "dev": ["pytest>=8", "pytest-xdist>=3.5", "ruff==0.17.6"],

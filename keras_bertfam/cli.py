@@ -4,6 +4,8 @@ Example:
 
     bertfam info albert_base
     bertfam info my_config.json --set num_layers=6 --seq-length 512 --predictions 76
+    bertfam create-vocab --kind wordpiece --size 8000 --out vocab/ corpus.txt
+    bertfam create-data corpus.txt --tokenizer vocab/ --out data/ --objective nsp
 """
 
 from __future__ import annotations
@@ -45,6 +47,57 @@ def _info(args) -> int:
     return 0
 
 
+def _create_vocab(args) -> int:
+    from keras_bertfam.data.vocab import create_vocab
+
+    files = create_vocab(
+        args.kind, args.size, args.corpus, args.out, lower_case=not args.cased, format=args.format
+    )
+    for path in files:
+        print(f"wrote {path}")
+    return 0
+
+
+def _create_data(args) -> int:
+    from keras_bertfam.data import DataConfig, MaskingConfig
+    from keras_bertfam.data.records import create_data
+
+    masking = MaskingConfig(
+        rate=args.mask_rate,
+        max_predictions_per_seq=args.max_predictions,
+        strategy=args.strategy,
+        max_ngram=args.max_ngram,
+    )
+    config = DataConfig(
+        objective=args.objective,
+        max_seq_length=args.seq_length,
+        short_seq_prob=args.short_seq_prob,
+        masking=masking,
+        format=args.format,
+        documents=args.documents,
+    )
+    manifest = create_data(
+        args.corpus,
+        args.tokenizer,
+        args.out,
+        config,
+        masking=args.masking,
+        dupe_factor=args.dupe_factor,
+        seed=args.seed,
+        examples_per_shard=args.examples_per_shard,
+        overwrite=args.overwrite,
+    )
+    counts = manifest["counts"]
+    print(
+        f"wrote {len(manifest['shards'])} shard(s) to {args.out}: "
+        f"{counts.get('sequences', 0):,} sequences, {counts.get('tokens', 0):,} tokens, "
+        f"{counts.get('masked_tokens', 0):,} masked"
+    )
+    corpus = manifest["corpus"]
+    print("corpus: " + ", ".join(f"{k}={v}" for k, v in corpus.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bertfam", description="BERT, ALBERT, RoBERTa and hybrids for Keras."
@@ -69,6 +122,40 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--predictions", type=int, default=20, help="masked positions per sequence")
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
     info.set_defaults(run=_info)
+
+    vocab = commands.add_parser(
+        "create-vocab", help="train a WordPiece, SentencePiece or byte-level BPE vocabulary"
+    )
+    vocab.add_argument("corpus", nargs="+", help="text files (BERT format: a sentence per line)")
+    vocab.add_argument("--kind", choices=["wordpiece", "sentencepiece", "bpe"], required=True)
+    vocab.add_argument("--size", type=int, required=True, help="vocabulary size")
+    vocab.add_argument("--out", required=True, help="output folder")
+    vocab.add_argument("--cased", action="store_true", help="keep case (default: lower-case)")
+    vocab.add_argument("--format", choices=["bert", "plain"], default="bert")
+    vocab.set_defaults(run=_create_vocab)
+
+    data = commands.add_parser(
+        "create-data",
+        help="write pretraining TFRecords (static or dynamic masking) with a manifest",
+    )
+    data.add_argument("corpus", nargs="+", help="text files (.gz allowed)")
+    data.add_argument("--tokenizer", required=True, help="tokenizer file or folder")
+    data.add_argument("--out", required=True, help="output folder")
+    data.add_argument("--objective", choices=["nsp", "sop", "none"], default="nsp")
+    data.add_argument("--seq-length", type=int, default=128)
+    data.add_argument("--short-seq-prob", type=float, default=0.1)
+    data.add_argument("--masking", choices=["static", "dynamic"], default="static")
+    data.add_argument("--dupe-factor", type=int, default=5, help="masked copies (static)")
+    data.add_argument("--strategy", choices=["token", "whole_word", "ngram"], default="token")
+    data.add_argument("--max-ngram", type=int, default=3)
+    data.add_argument("--mask-rate", type=float, default=0.15)
+    data.add_argument("--max-predictions", type=int, default=20)
+    data.add_argument("--format", choices=["bert", "plain"], default="bert")
+    data.add_argument("--documents", choices=["block", "file"], default="block")
+    data.add_argument("--examples-per-shard", type=int, default=10000)
+    data.add_argument("--seed", type=int, default=12345)
+    data.add_argument("--overwrite", action="store_true")
+    data.set_defaults(run=_create_data)
     return parser
 
 
@@ -76,7 +163,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except ConfigError as err:
+    except (ConfigError, ValueError, FileNotFoundError, FileExistsError) as err:
         print(f"bertfam {args.command}: error: {err}", file=sys.stderr)
         return 2
 

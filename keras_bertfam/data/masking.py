@@ -1,0 +1,236 @@
+"""Masked-LM masking as TensorFlow ops on a batch: token, whole-word and n-gram.
+
+One mechanism serves every strategy. Tokens are grouped into *units*: single
+tokens ("token"), or whole words ("whole_word", "ngram": a word is a token that
+begins one plus the continuation pieces after it). Each unit gets a random
+priority and, for "ngram", a span length n <= `max_ngram` words drawn with
+p(n) ∝ 1/n (ALBERT, Lan et al. 2020; n is redrawn among the lengths that fit
+before the end of the sequence). Spans are visited in priority order, as the
+original scripts visit their shuffled candidates: a span is shortened to the
+longest n that fits the remaining budget, skipped if it overlaps a chosen span
+or nothing fits, and chosen otherwise, until
+`min(max_predictions_per_seq, max(1, round(rate * maskable)))` tokens are chosen.
+[CLS], [SEP] and padding are never chosen.
+
+A chosen token becomes [MASK] with probability `mask_token_rate`, a random
+vocabulary token with `random_token_rate`, and stays itself otherwise (BERT's
+80/10/10). Everything is batched and stateless-random: the same seed gives the
+same masks.
+
+Example:
+
+>>> import tensorflow as tf
+>>> from keras_bertfam.data.masking import MaskingConfig, mask_batch
+>>> ids = tf.constant([[2, 10, 11, 12, 13, 14, 15, 16, 17, 3, 0, 0]])
+>>> out = mask_batch(ids, tf.cast(ids > 0, tf.int32), word_start_table=[True] * 20,
+...                  special_ids=[0, 2, 3], mask_id=4, vocabulary_size=20,
+...                  config=MaskingConfig(rate=0.3, max_predictions_per_seq=4),
+...                  seed=tf.constant([1, 2], tf.int64))
+>>> int(tf.reduce_sum(out["mask_weights"]))     # round(0.3 * 8 maskable tokens)
+2
+>>> sorted(out)
+['mask_ids', 'mask_positions', 'mask_weights', 'token_ids']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+STRATEGIES = ("token", "whole_word", "ngram")
+
+
+@dataclasses.dataclass(frozen=True)
+class MaskingConfig:
+    """How many tokens to mask and how.
+
+    Args:
+        rate: share of maskable tokens to predict (BERT: 0.15).
+        mask_token_rate / random_token_rate: of the chosen tokens, the share set
+            to [MASK] and the share set to a random token (the rest are kept).
+        max_predictions_per_seq: cap P; outputs are padded to P with weight 0.
+        strategy: "token", "whole_word" or "ngram".
+        max_ngram: longest span in words for "ngram" (ALBERT: 3).
+    """
+
+    rate: float = 0.15
+    mask_token_rate: float = 0.8
+    random_token_rate: float = 0.1
+    max_predictions_per_seq: int = 20
+    strategy: str = "token"
+    max_ngram: int = 3
+
+    def __post_init__(self):
+        if not 0 < self.rate <= 1:
+            raise ValueError(f"rate={self.rate!r} must be in (0, 1]")
+        for name in ("mask_token_rate", "random_token_rate"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be in [0, 1]")
+        if self.mask_token_rate + self.random_token_rate > 1:
+            raise ValueError(
+                f"mask_token_rate + random_token_rate = "
+                f"{self.mask_token_rate + self.random_token_rate} exceeds 1"
+            )
+        if self.max_predictions_per_seq < 1:
+            raise ValueError(
+                f"max_predictions_per_seq={self.max_predictions_per_seq!r} must be >= 1"
+            )
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy={self.strategy!r} is not one of {list(STRATEGIES)}")
+        if self.max_ngram < 1:
+            raise ValueError(f"max_ngram={self.max_ngram!r} must be >= 1")
+
+    @property
+    def span_words(self) -> int:
+        return self.max_ngram if self.strategy == "ngram" else 1
+
+
+def span_lengths(num_units, seq, max_n: int, seed):
+    """Span length in units for a span starting at each unit: p(n) ∝ 1/n, n <= max_n.
+
+    A span starting k units before the end draws among n <= k (renormalized), as
+    ALBERT draws among the n-grams that exist.
+
+    Args:
+        num_units: int32 [batch], units per row; seq: the padded row length.
+
+    Returns:
+        int32 [batch, seq] in [1, max_n].
+    """
+    import tensorflow as tf
+
+    batch = tf.shape(num_units)[0]
+    ns = tf.range(1, max_n + 1)
+    available = num_units[:, None] - tf.range(seq)[None, :]  # units from here to the end
+    logits = tf.math.log(1.0 / tf.cast(ns, tf.float32))[None, None, :]
+    logits = tf.where(ns[None, None, :] <= available[..., None], logits, -1e9)
+    draws = tf.random.stateless_categorical(
+        tf.reshape(logits, [-1, max_n]), 1, seed, dtype=tf.int32
+    )
+    return tf.reshape(draws, [batch, seq]) + 1
+
+
+def mask_batch(
+    token_ids,
+    padding_mask,
+    word_start_table,
+    special_ids,
+    mask_id: int,
+    vocabulary_size: int,
+    config: MaskingConfig,
+    seed,
+):
+    """Mask a batch of sequences.
+
+    Args:
+        token_ids: int32 [batch, seq] ([CLS] ... [SEP] ..., padded).
+        padding_mask: int32 [batch, seq], 1 for real tokens.
+        word_start_table: bool [V], True for tokens that begin a word.
+        special_ids: ids never masked (at least [CLS], [SEP], [PAD]).
+        mask_id: the [MASK] id; vocabulary_size: V for random replacements.
+        config: the `MaskingConfig`.
+        seed: int64 [2], a stateless seed.
+
+    Returns:
+        dict with `token_ids` (masked input), `mask_positions` int32 [batch, P],
+        `mask_ids` int32 [batch, P] (the original ids) and `mask_weights`
+        float32 [batch, P] (1 for real predictions, 0 for padding).
+    """
+    import tensorflow as tf
+
+    token_ids = tf.convert_to_tensor(token_ids, tf.int32)
+    batch, seq = tf.shape(token_ids)[0], tf.shape(token_ids)[1]
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=5)
+
+    specials = tf.constant(np.asarray(special_ids, np.int32))
+    is_special = tf.reduce_any(token_ids[..., None] == specials, axis=-1)
+    maskable = tf.logical_and(tf.cast(padding_mask, tf.bool), tf.logical_not(is_special))
+
+    # -- units: tokens or whole words, numbered 0.. within each row ----------------
+    if config.strategy == "token":
+        starts = maskable
+    else:
+        table = tf.constant(np.asarray(word_start_table, bool))
+        begins = tf.gather(table, tf.clip_by_value(token_ids, 0, len(word_start_table) - 1))
+        previous = tf.pad(maskable[:, :-1], [[0, 0], [1, 0]])
+        starts = maskable & (begins | tf.logical_not(previous))
+    unit = tf.where(maskable, tf.cumsum(tf.cast(starts, tf.int32), axis=1) - 1, -1)
+    num_units = tf.reduce_sum(tf.cast(starts, tf.int32), axis=1)  # [B]
+    # tokens per unit: [B, S] (units are indexed by their rank, at most S of them)
+    flat = tf.where(unit >= 0, unit + tf.range(batch)[:, None] * seq, batch * seq)
+    unit_len = tf.reshape(
+        tf.math.unsorted_segment_sum(tf.ones_like(flat), flat, batch * seq + 1)[:-1], [batch, seq]
+    )
+    # exclusive prefix sums give the token length of any span of units
+    prefix = tf.pad(tf.cumsum(unit_len, axis=1), [[0, 0], [1, config.span_words]])
+
+    positions = tf.range(seq)[None, :]
+    max_n = config.span_words
+    ns = tf.range(1, max_n + 1)
+    span_n = span_lengths(num_units, seq, max_n, seeds[0])
+
+    # -- visit spans in random priority order --------------------------------------
+    priority = tf.random.stateless_uniform([batch, seq], seeds[1])
+    priority = tf.where(positions < num_units[:, None], priority, -1.0)
+    order = tf.argsort(priority, axis=1, direction="DESCENDING", stable=True)
+    maskable_count = tf.reduce_sum(tf.cast(maskable, tf.float32), axis=1)
+    budget = tf.minimum(
+        config.max_predictions_per_seq,
+        tf.maximum(1, tf.cast(tf.round(maskable_count * config.rate), tf.int32)),
+    )
+    budget = tf.where(num_units > 0, budget, 0)
+    rows = tf.range(batch)
+
+    def visit(r, budget, chosen):
+        start = tf.gather(order, tf.fill([batch], r), axis=1, batch_dims=1)  # [B]
+        n = tf.gather(span_n, start[:, None], axis=1, batch_dims=1)[:, 0]
+        # token length of the spans start..start+k-1 for k = 1..max_n
+        lo = tf.gather_nd(prefix, tf.stack([rows, start], -1))[:, None]
+        hi = tf.gather(prefix, start[:, None] + ns[None, :], batch_dims=1)
+        lengths = hi - lo  # [B, max_n]
+        fits = (ns[None, :] <= n[:, None]) & (lengths <= budget[:, None])
+        k = tf.reduce_max(tf.where(fits, ns[None, :], 0), axis=1)  # longest that fits
+        in_span = (positions >= start[:, None]) & (positions < (start + k)[:, None])
+        overlap = tf.reduce_any(in_span & chosen, axis=1)
+        ok = (k > 0) & tf.logical_not(overlap) & (r < num_units) & (budget > 0)
+        chosen = chosen | (in_span & ok[:, None])
+        taken = tf.gather(lengths, tf.maximum(k - 1, 0), batch_dims=1)
+        return r + 1, budget - tf.where(ok, taken, 0), chosen
+
+    def more(r, budget, chosen):
+        return (r < seq) & tf.reduce_any((budget > 0) & (r < num_units))
+
+    _, _, chosen_units = tf.while_loop(
+        more, visit, (tf.constant(0), budget, tf.zeros([batch, seq], tf.bool))
+    )
+    chosen = tf.gather(chosen_units, tf.maximum(unit, 0), batch_dims=1) & maskable
+
+    # -- 80 / 10 / 10 replacement ----------------------------------------------------
+    draw = tf.random.stateless_uniform([batch, seq], seeds[2])
+    random_ids = tf.random.stateless_uniform(
+        [batch, seq], seeds[3], minval=0, maxval=vocabulary_size, dtype=tf.int32
+    )
+    to_mask = chosen & (draw < config.mask_token_rate)
+    to_random = (
+        chosen
+        & (draw >= config.mask_token_rate)
+        & (draw < config.mask_token_rate + config.random_token_rate)
+    )
+    masked = tf.where(to_mask, mask_id, tf.where(to_random, random_ids, token_ids))
+
+    # -- positions, padded to P with weight 0 ------------------------------------------
+    P = config.max_predictions_per_seq
+    key = tf.where(chosen, positions, positions + seq)
+    first = tf.argsort(key, axis=1, stable=True)[:, :P]
+    first = tf.pad(first, [[0, 0], [0, tf.maximum(P - tf.shape(first)[1], 0)]])
+    count = tf.reduce_sum(tf.cast(chosen, tf.int32), axis=1)
+    weights = tf.range(P)[None, :] < count[:, None]
+    mask_positions = tf.where(weights, first, 0)
+    mask_ids = tf.where(weights, tf.gather(token_ids, mask_positions, batch_dims=1), 0)
+    return {
+        "token_ids": masked,
+        "mask_positions": tf.cast(mask_positions, tf.int32),
+        "mask_ids": mask_ids,
+        "mask_weights": tf.cast(weights, tf.float32),
+    }

@@ -1,0 +1,272 @@
+"""From raw text to the batches `pretrainer.fit` takes: static or dynamic masking.
+
+The flow, one way: corpus → documents (`corpus`) → tokens (`tokenizers`,
+in-graph) → sequences (`instances`: NSP, SOP or full sentences) → masks
+(`masking`, in tf.data) → `(x, y, sample_weight)`:
+
+    x  = {"token_ids", "segment_ids", "padding_mask", "mask_positions"}
+    y  = {"mlm_logits": mask_ids, "nsp_logits" | "sop_logits": labels}
+    sw = {"mlm_logits": mask_weights, ...}
+
+The target keys are the pretrainer's output names, so `fit` matches them.
+
+Dynamic masking (RoBERTa) masks each batch when it is read, with a new mask
+every epoch (reproducible from `seed`); static masking (BERT, ALBERT) fixes the
+masks when `create_data` writes TFRecords, `dupe_factor` times over.
+
+Example:
+
+>>> import tempfile, os
+>>> import keras_bertfam.data as bfd
+>>> folder = tempfile.mkdtemp()
+>>> words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list("abcdefghij")
+>>> _ = open(os.path.join(folder, "vocab.txt"), "w").write("\\n".join(words))
+>>> corpus = os.path.join(folder, "corpus.txt")
+>>> _ = open(corpus, "w").write("a b c d.\\ne f g.\\n\\nh i j.\\na a b.\\n")
+>>> tok = bfd.load_tokenizer(folder)
+>>> cfg = bfd.DataConfig(objective="sop", max_seq_length=16)
+>>> x, y, sw = next(iter(bfd.pretraining_dataset([corpus], tok, cfg, batch_size=2)))
+>>> sorted(x)
+['mask_positions', 'padding_mask', 'segment_ids', 'token_ids']
+>>> sorted(y), tuple(x["token_ids"].shape)
+(['mlm_logits', 'sop_logits'], (2, 16))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections import Counter
+from collections.abc import Iterator
+
+import numpy as np
+
+from keras_bertfam.data.corpus import CorpusError, CorpusStats, read_documents
+from keras_bertfam.data.instances import OBJECTIVES, Instance, make_instances
+from keras_bertfam.data.masking import MaskingConfig, mask_batch
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """How sequences are made from a corpus.
+
+    Args:
+        objective: "nsp", "sop" or "none" (full sentences).
+        max_seq_length: tokens per sequence S, with [CLS]/[SEP].
+        short_seq_prob: probability of a shorter target length (NSP/SOP).
+        masking: a `MaskingConfig`.
+        format / documents: corpus format, see `keras_bertfam.data.corpus`.
+        documents_per_group: documents held in memory at once; NSP draws its
+            random segments from the same group. Bounds memory on big corpora.
+    """
+
+    objective: str = "nsp"
+    max_seq_length: int = 128
+    short_seq_prob: float = 0.1
+    masking: MaskingConfig = dataclasses.field(default_factory=MaskingConfig)
+    format: str = "bert"
+    documents: str = "block"
+    documents_per_group: int = 2000
+
+    def __post_init__(self):
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective={self.objective!r} is not one of {list(OBJECTIVES)}")
+        if self.max_seq_length < 5:
+            raise ValueError(f"max_seq_length={self.max_seq_length} must be >= 5")
+        if not 0 <= self.short_seq_prob <= 1:
+            raise ValueError(f"short_seq_prob={self.short_seq_prob!r} must be in [0, 1]")
+        if self.documents_per_group < 2:
+            raise ValueError(f"documents_per_group={self.documents_per_group} must be >= 2")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> DataConfig:
+        values = dict(values)
+        values["masking"] = MaskingConfig(**values.get("masking", {}))
+        return cls(**values)
+
+
+def _label_key(objective):
+    return None if objective == "none" else f"{objective}_logits"
+
+
+def tokenized_groups(paths, tokenizer, config: DataConfig, stats: CorpusStats, skipped: Counter):
+    """Yield groups of tokenized documents (lists of sentences of ids)."""
+    group: list[list[str]] = []
+
+    def flush(group):
+        sentences = [s for doc in group for s in doc]
+        ids = tokenizer.tokenize(sentences)
+        flat, lengths = ids.flat_values.numpy().tolist(), ids.row_lengths().numpy().tolist()
+        out, k, offset = [], 0, 0
+        for doc in group:
+            tokenized = []
+            for _ in doc:
+                n = lengths[k]
+                if n:
+                    tokenized.append(flat[offset : offset + n])
+                else:
+                    skipped["sentences with no tokens"] += 1
+                offset += n
+                k += 1
+            if tokenized:
+                out.append(tokenized)
+            else:
+                skipped["documents with no tokens"] += 1
+        return out
+
+    for doc in read_documents(paths, config.format, config.documents, stats):
+        group.append(doc)
+        if len(group) >= config.documents_per_group:
+            yield flush(group)
+            group = []
+    if group:
+        yield flush(group)
+
+
+def iter_instances(
+    paths, tokenizer, config: DataConfig, seed: int = 0, stats=None, skipped=None
+) -> Iterator[Instance]:
+    """Yield unmasked `Instance`s from a corpus, streaming group by group."""
+    stats = stats if stats is not None else CorpusStats()
+    skipped = skipped if skipped is not None else Counter()
+    special = tokenizer.require_special("cls", "sep", "mask")
+    rng = random.Random(seed)
+    produced = 0
+    for group in tokenized_groups(paths, tokenizer, config, stats, skipped):
+        for instance in make_instances(
+            group,
+            config.objective,
+            config.max_seq_length,
+            special,
+            rng,
+            config.short_seq_prob,
+            skipped,
+        ):
+            produced += 1
+            yield instance
+    if not produced:
+        raise CorpusError(
+            f"no training sequences could be made from {[str(p) for p in paths]}: "
+            f"{stats.report()}; {dict(skipped)}"
+        )
+
+
+def _padded(instance: Instance, length: int, pad_id: int) -> dict:
+    n = len(instance.token_ids)
+    token_ids = np.full(length, pad_id, np.int32)
+    token_ids[:n] = instance.token_ids
+    segment_ids = np.zeros(length, np.int32)
+    segment_ids[:n] = instance.segment_ids
+    padding_mask = np.zeros(length, np.int32)
+    padding_mask[:n] = 1
+    return {
+        "token_ids": token_ids,
+        "segment_ids": segment_ids,
+        "padding_mask": padding_mask,
+        "label": np.int32(instance.label),
+    }
+
+
+def padded_blocks(instances, size: int, length: int, pad_id: int):
+    """Stack instances into dicts of numpy arrays of up to `size` padded rows."""
+    rows = []
+    for instance in instances:
+        rows.append(_padded(instance, length, pad_id))
+        if len(rows) == size:
+            yield {k: np.stack([r[k] for r in rows]) for k in rows[0]}
+            rows = []
+    if rows:
+        yield {k: np.stack([r[k] for r in rows]) for k in rows[0]}
+
+
+def unmasked_dataset(paths, tokenizer, config: DataConfig, seed: int = 0):
+    """A `tf.data.Dataset` of padded, unmasked sequences straight from text."""
+    import tensorflow as tf
+
+    pad_id = tokenizer.special_ids.get("pad", 0)
+    paths = [str(p) for p in paths]
+    length = config.max_seq_length
+
+    def generate():  # blocks of rows: the per-element cost stays in C++
+        yield from padded_blocks(
+            iter_instances(paths, tokenizer, config, seed), 512, length, pad_id
+        )
+
+    rows = tf.TensorSpec([None, length], tf.int32)
+    signature = {
+        "token_ids": rows,
+        "segment_ids": rows,
+        "padding_mask": rows,
+        "label": tf.TensorSpec([None], tf.int32),
+    }
+    return tf.data.Dataset.from_generator(generate, output_signature=signature).unbatch()
+
+
+def masker(tokenizer, config: DataConfig):
+    """A function (batch of unmasked sequences, seed) -> batch with mask fields."""
+    special = tokenizer.require_special("cls", "sep", "mask")
+    never = sorted(
+        {special["cls"], special["sep"], tokenizer.special_ids.get("pad", special["cls"])}
+    )
+    word_starts = tokenizer.word_starts()
+
+    def apply(batch, seed):
+        masked = mask_batch(
+            batch["token_ids"],
+            batch["padding_mask"],
+            word_starts,
+            never,
+            special["mask"],
+            tokenizer.vocabulary_size,
+            config.masking,
+            seed,
+        )
+        return {**batch, **masked}
+
+    return apply
+
+
+def to_fit_format(batch, objective: str):
+    """Masked batch dict -> (x, y, sample_weight) keyed by the pretrainer's names."""
+    import tensorflow as tf
+
+    x = {k: batch[k] for k in ("token_ids", "segment_ids", "padding_mask", "mask_positions")}
+    y = {"mlm_logits": batch["mask_ids"]}
+    sample_weight = {"mlm_logits": batch["mask_weights"]}
+    key = _label_key(objective)
+    if key:
+        y[key] = batch["label"]
+        sample_weight[key] = tf.ones_like(batch["label"], tf.float32)
+    return x, y, sample_weight
+
+
+def mask_dataset(sequences, tokenizer, config: DataConfig, batch_size: int, seed: int = 0):
+    """Batch unmasked sequences and mask them dynamically (new masks every epoch)."""
+    return mask_batches(sequences.batch(batch_size, drop_remainder=True), tokenizer, config, seed)
+
+
+def mask_batches(batches, tokenizer, config: DataConfig, seed: int = 0):
+    """Mask batches of unmasked sequences as they are read, reproducibly from `seed`."""
+    import tensorflow as tf
+
+    apply = masker(tokenizer, config)
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    return (
+        tf.data.Dataset.zip(batches, seeds)
+        .map(
+            lambda b, s: to_fit_format(apply(b, s), config.objective),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def pretraining_dataset(paths, tokenizer, config: DataConfig, batch_size: int, seed: int = 0):
+    """Text files -> dynamically masked `(x, y, sample_weight)` batches for `fit`."""
+    return mask_dataset(
+        unmasked_dataset(paths, tokenizer, config, seed), tokenizer, config, batch_size, seed
+    )

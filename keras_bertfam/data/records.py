@@ -1,0 +1,194 @@
+"""TFRecords of pretraining sequences, with a JSON manifest: `create_data` and `load_data`.
+
+`create_data` streams a corpus group by group (constant memory), writes shards
+of `examples_per_shard` sequences and a `manifest.json` holding the data
+config, the counts (sequences, tokens, masked tokens, labels), what was skipped
+and why, and the tokenizer's kind, size and SHA-256. The tokenizer files are
+copied beside the shards, so `load_data(folder)` needs nothing else.
+
+- static masking (BERT, ALBERT): every sequence is masked when written,
+  `dupe_factor` times, each time with new sentence pairs and new masks;
+- dynamic masking (RoBERTa): sequences are written unmasked once and masked by
+  `load_data` each time they are read.
+
+Example (command line):
+
+    bertfam create-data corpus.txt --tokenizer vocab/ --out data/ --objective sop \\
+        --strategy ngram --dupe-factor 5
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from keras_bertfam.data.corpus import CorpusStats
+from keras_bertfam.data.pipeline import (
+    DataConfig,
+    iter_instances,
+    mask_batches,
+    masker,
+    padded_blocks,
+    to_fit_format,
+)
+from keras_bertfam.data.tokenizers import Tokenizer, load_tokenizer
+
+MANIFEST = "manifest.json"
+UNMASKED_FIELDS = ("token_ids", "segment_ids", "padding_mask")
+MASK_FIELDS = ("mask_positions", "mask_ids")
+
+
+def _sha256(files) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
+
+
+def _serialize(example: dict) -> bytes:
+    import tensorflow as tf
+
+    feature = {
+        name: tf.train.Feature(int64_list=tf.train.Int64List(value=np.ravel(value).tolist()))
+        for name, value in example.items()
+        if name != "mask_weights"
+    }
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def create_data(
+    corpus,
+    tokenizer: Tokenizer | str | Path,
+    out_dir,
+    config: DataConfig | None = None,
+    masking: str = "static",
+    dupe_factor: int = 1,
+    seed: int = 12345,
+    examples_per_shard: int = 10000,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> dict:
+    """Write TFRecord shards + manifest for `corpus`; returns the manifest."""
+    import tensorflow as tf
+    from tqdm.auto import tqdm
+
+    if masking not in ("static", "dynamic"):
+        raise ValueError(f"masking={masking!r} is not one of ['static', 'dynamic']")
+    if dupe_factor < 1:
+        raise ValueError(f"dupe_factor={dupe_factor} must be >= 1")
+    config = config if config is not None else DataConfig()
+    tok = tokenizer if isinstance(tokenizer, Tokenizer) else load_tokenizer(tokenizer)
+    tok.require_special("cls", "sep", "mask")
+    out = Path(out_dir)
+    if (out / MANIFEST).exists() and not overwrite:
+        raise FileExistsError(f"{str(out)!r} already holds a data set (pass overwrite=True)")
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("shard-*.tfrecord"):
+        old.unlink()
+    (out / "tokenizer").mkdir(exist_ok=True)
+    for f in tok.files:
+        shutil.copy(f, out / "tokenizer" / Path(f).name)
+
+    apply = masker(tok, config) if masking == "static" else None
+    pad_id = tok.special_ids.get("pad", 0)
+    counts = Counter()
+    stats, skipped = CorpusStats(), Counter()
+    shards, writer, in_shard = [], None, 0
+    bar = tqdm(desc="sequences", unit="seq", disable=not progress)
+    passes = dupe_factor if masking == "static" else 1
+    for dupe in range(passes):
+        pass_stats = stats if dupe == 0 else CorpusStats()
+        pass_skipped = skipped if dupe == 0 else Counter()
+        instances = iter_instances(corpus, tok, config, seed + dupe, pass_stats, pass_skipped)
+        for b, batch in enumerate(padded_blocks(instances, 256, config.max_seq_length, pad_id)):
+            if apply is not None:
+                masked = apply(
+                    {k: tf.constant(v) for k, v in batch.items()},
+                    tf.constant([seed, dupe * 1_000_000 + b], tf.int64),
+                )
+                batch = {k: np.asarray(v) for k, v in masked.items()}
+                counts["masked_tokens"] += int(batch["mask_weights"].sum())
+            for i in range(len(batch["token_ids"])):
+                if writer is None or in_shard == examples_per_shard:
+                    if writer is not None:
+                        writer.close()
+                    shards.append(f"shard-{len(shards):05d}.tfrecord")
+                    writer = tf.io.TFRecordWriter(str(out / shards[-1]))
+                    in_shard = 0
+                writer.write(_serialize({k: v[i] for k, v in batch.items()}))
+                in_shard += 1
+            counts["sequences"] += len(batch["token_ids"])
+            counts["tokens"] += int(batch["padding_mask"].sum())
+            counts.update(f"label_{int(v)}" for v in batch["label"])
+            bar.update(len(batch["token_ids"]))
+    bar.close()
+    if writer is not None:
+        writer.close()
+    manifest = {
+        "format": "keras_bertfam-pretraining-data/1",
+        "masking": masking,
+        "dupe_factor": passes,
+        "seed": seed,
+        "data_config": config.to_dict(),
+        "tokenizer": {
+            "kind": tok.kind,
+            "files": [Path(f).name for f in tok.files],
+            "sha256": _sha256(tok.files),
+            "vocabulary_size": tok.vocabulary_size,
+            "special_ids": tok.special_ids,
+        },
+        "counts": dict(counts),
+        "corpus": {**vars(stats), **{f"skipped {k}": v for k, v in skipped.items()}},
+        "shards": shards,
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+def _parse(serialized, length: int, predictions: int | None):
+    import tensorflow as tf
+
+    spec = {name: tf.io.FixedLenFeature([length], tf.int64) for name in UNMASKED_FIELDS}
+    spec["label"] = tf.io.FixedLenFeature([], tf.int64)
+    if predictions:
+        for name in MASK_FIELDS:
+            spec[name] = tf.io.FixedLenFeature([predictions], tf.int64)
+    example = {k: tf.cast(v, tf.int32) for k, v in tf.io.parse_example(serialized, spec).items()}
+    if predictions:
+        # [CLS] sits at position 0 and is never masked: position 0 marks padding
+        example["mask_weights"] = tf.cast(example["mask_positions"] > 0, tf.float32)
+    return example
+
+
+def load_data(
+    folder, batch_size: int, seed: int = 0, shuffle_buffer: int = 10000, repeat: bool = False
+):
+    """The `(x, y, sample_weight)` dataset of a folder written by `create_data`."""
+    import tensorflow as tf
+
+    folder = Path(folder)
+    if not (folder / MANIFEST).is_file():
+        raise FileNotFoundError(f"{str(folder)!r} has no {MANIFEST}: write it with create_data")
+    manifest = json.loads((folder / MANIFEST).read_text())
+    config = DataConfig.from_dict(manifest["data_config"])
+    files = [str(folder / s) for s in manifest["shards"]]
+    static = manifest["masking"] == "static"
+    predictions = config.masking.max_predictions_per_seq if static else None
+    ds = tf.data.TFRecordDataset(files, num_parallel_reads=tf.data.AUTOTUNE)
+    if shuffle_buffer:
+        ds = ds.shuffle(shuffle_buffer, seed=seed)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.batch(batch_size, drop_remainder=True)
+    ds = ds.map(
+        lambda s: _parse(s, config.max_seq_length, predictions), num_parallel_calls=tf.data.AUTOTUNE
+    )
+    if static:
+        return ds.map(lambda b: to_fit_format(b, config.objective)).prefetch(tf.data.AUTOTUNE)
+    tok = load_tokenizer(folder / "tokenizer" / manifest["tokenizer"]["files"][0])
+    return mask_batches(ds, tok, config, seed)

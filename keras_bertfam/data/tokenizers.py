@@ -1,0 +1,328 @@
+"""In-graph tokenizers for the BERT family: WordPiece, SentencePiece, byte-level BPE.
+
+`load_tokenizer(path)` reads a vocabulary the way the published checkpoints ship
+it and returns a `Tokenizer` whose `tokenize` runs as TensorFlow ops (tf.text
+and keras-hub), so it can be traced into a `tf.data` pipeline or a SavedModel:
+
+- `vocab.txt`: WordPiece with BERT's basic tokenization (tf.text's
+  `BertTokenizer`: lower-casing and accent stripping for uncased vocabularies,
+  punctuation split, CJK characters one by one);
+- `spiece.model` (or any `*.model`): SentencePiece (tf.text's
+  `FastSentencepieceTokenizer`);
+- `vocab.json` + `merges.txt`: byte-level BPE (keras-hub's `BytePairTokenizer`);
+- `tokenizer.json`: the Hugging Face file, by its model type (WordPiece or BPE).
+
+`path` may be the file or a folder holding one of them. Ids equal those of the
+Hugging Face tokenizers for the same files (tested on all-MiniLM-L6-v2's vocab).
+
+Example:
+
+>>> import tempfile, os
+>>> from keras_bertfam.data.tokenizers import load_tokenizer
+>>> folder = tempfile.mkdtemp()
+>>> words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world", "##s", ","]
+>>> _ = open(os.path.join(folder, "vocab.txt"), "w").write("\\n".join(words))
+>>> tok = load_tokenizer(folder)
+>>> tok.tokenize(["Hello, worlds"]).to_list()
+[[5, 8, 6, 7]]
+>>> tok.special_ids["mask"], tok.vocabulary_size
+(4, 9)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+SPECIAL_CANDIDATES = {
+    "cls": ("[CLS]", "<s>"),
+    "sep": ("[SEP]", "</s>"),
+    "mask": ("[MASK]", "<mask>"),
+    "pad": ("[PAD]", "<pad>"),
+    "unk": ("[UNK]", "<unk>"),
+}
+
+
+class TokenizerError(ValueError):
+    """A vocabulary file is missing, unreadable or lacks what a task needs."""
+
+
+class Tokenizer:
+    """Common interface: `tokenize` (TF op), vocabulary, special ids, word starts.
+
+    Subclasses set `kind`, `vocabulary` (list of tokens by id), `files` (the
+    source files) and implement `_tokenize(tf.Tensor[string]) -> RaggedTensor`.
+    """
+
+    kind = "base"
+    vocabulary: list[str]
+    files: list[Path]
+
+    def tokenize(self, texts):
+        """Strings ([batch] or a list) -> `tf.RaggedTensor` of int32 ids, no special tokens."""
+        import tensorflow as tf
+
+        texts = tf.convert_to_tensor(texts, dtype=tf.string)
+        if texts.shape.rank == 0:
+            return tf.cast(self._tokenize(texts[None])[0], tf.int32)
+        return tf.cast(self._tokenize(texts), tf.int32)
+
+    def __call__(self, texts):
+        return self.tokenize(texts)
+
+    @property
+    def vocabulary_size(self) -> int:
+        return len(self.vocabulary)
+
+    @property
+    def special_ids(self) -> dict[str, int]:
+        """Ids of the special tokens present: keys among cls, sep, mask, pad, unk."""
+        index = {token: i for i, token in enumerate(self.vocabulary)}
+        found = {}
+        for role, candidates in SPECIAL_CANDIDATES.items():
+            for token in candidates:
+                if token in index:
+                    found[role] = index[token]
+                    break
+        return found
+
+    def require_special(self, *roles: str) -> dict[str, int]:
+        """The ids of `roles`, or a `TokenizerError` that names the missing tokens."""
+        found = self.special_ids
+        missing = [r for r in roles if r not in found]
+        if missing:
+            wanted = {r: SPECIAL_CANDIDATES[r] for r in missing}
+            raise TokenizerError(
+                f"the {self.kind} vocabulary from {[str(f) for f in self.files]} lacks special "
+                f"token(s) {wanted}; pretraining data needs them"
+            )
+        return {r: found[r] for r in roles}
+
+    def word_starts(self) -> np.ndarray:
+        """Bool [V]: True for tokens that begin a word (used by whole-word masking)."""
+        raise NotImplementedError
+
+    def id_to_token(self, ids) -> list[str]:
+        return [self.vocabulary[i] for i in ids]
+
+    def token_to_id(self, token: str) -> int:
+        return self.vocabulary.index(token)
+
+
+class WordPieceTokenizer(Tokenizer):
+    """BERT's WordPiece on a `vocab.txt` (tf.text `BertTokenizer`).
+
+    Args:
+        vocabulary: list of tokens (line i is id i).
+        lower_case: lower-case and strip accents; `None` guesses from the
+            vocabulary (uncased when no token other than specials has an
+            upper-case letter), as the published vocabularies are built.
+        max_chars_per_word: longer words become [UNK] (BERT: 100).
+    """
+
+    kind = "wordpiece"
+
+    def __init__(self, vocabulary, lower_case=None, max_chars_per_word=100, files=()):
+        import tensorflow as tf
+        import tensorflow_text as tf_text
+
+        self.vocabulary = list(vocabulary)
+        self.files = list(files)
+        if "[UNK]" not in self.vocabulary:
+            raise TokenizerError(f"WordPiece vocabulary {self.files} has no [UNK] token")
+        if lower_case is None:
+            lower_case = not any(
+                t.lower() != t
+                for t in self.vocabulary
+                if not (t.startswith("[") and t.endswith("]"))
+            )
+        self.lower_case = lower_case
+        table = tf.lookup.StaticVocabularyTable(
+            tf.lookup.KeyValueTensorInitializer(
+                self.vocabulary, tf.range(len(self.vocabulary), dtype=tf.int64)
+            ),
+            num_oov_buckets=1,
+        )
+        # Normalization is done here, as BERT does it (Python's lower(), then NFD and
+        # dropping combining marks); tf.text's own lower_case also applies NFKC,
+        # which would map e.g. a full-width comma to ",".
+        self._tokenizer = tf_text.BertTokenizer(
+            table,
+            token_out_type=tf.int64,
+            unknown_token="[UNK]",
+            lower_case=False,
+            max_bytes_per_word=max_chars_per_word,
+        )
+
+    def _normalize(self, texts):
+        import tensorflow as tf
+        import tensorflow_text as tf_text
+
+        # BERT's clean_text: whitespace (incl. no-break spaces) becomes " ", controls go
+        texts = tf.strings.regex_replace(texts, r"[\t\n\r\p{Zs}]", " ")
+        texts = tf.strings.regex_replace(texts, r"[\p{C}\x{FFFD}]", "")
+        if self.lower_case:
+            texts = tf.strings.lower(texts, encoding="utf-8")
+            texts = tf_text.normalize_utf8(texts, "NFD")
+            texts = tf.strings.regex_replace(texts, r"\p{Mn}", "")
+        return texts
+
+    def _tokenize(self, texts):
+        return self._tokenizer.tokenize(self._normalize(texts)).merge_dims(-2, -1)
+
+    def word_starts(self):
+        return np.array([not t.startswith("##") for t in self.vocabulary])
+
+
+class SentencePieceTokenizer(Tokenizer):
+    """SentencePiece on a serialized `*.model` file (tf.text `FastSentencepieceTokenizer`)."""
+
+    kind = "sentencepiece"
+
+    def __init__(self, model_proto: bytes, files=()):
+        import sentencepiece
+        import tensorflow_text as tf_text
+
+        self.files = list(files)
+        processor = sentencepiece.SentencePieceProcessor()
+        try:
+            processor.LoadFromSerializedProto(model_proto)
+        except Exception as err:  # sentencepiece raises RuntimeError/OSError variants
+            raise TokenizerError(
+                f"{self.files} is not a valid SentencePiece model: {err}"
+            ) from None
+        self.vocabulary = [processor.IdToPiece(i) for i in range(processor.GetPieceSize())]
+        self.model_proto = model_proto
+        # The "fast" kernel breaks ties between equal-scoring segmentations as the
+        # sentencepiece library does (the older one does not), and has a TFLite kernel.
+        self._tokenizer = tf_text.FastSentencepieceTokenizer(model_proto)
+
+    def _tokenize(self, texts):
+        return self._tokenizer.tokenize(texts)
+
+    def word_starts(self):
+        return np.array(
+            [
+                t.startswith("\u2581") or t.startswith("<") or t.startswith("[")
+                for t in self.vocabulary
+            ]
+        )
+
+
+class BytePairTokenizer(Tokenizer):
+    """Byte-level BPE (GPT-2/RoBERTa) on `vocab.json` + `merges.txt` (keras-hub)."""
+
+    kind = "bpe"
+
+    def __init__(self, vocabulary: dict, merges: list[str], files=()):
+        import keras_hub
+
+        self.files = list(files)
+        size = max(vocabulary.values()) + 1
+        self.vocabulary = [""] * size
+        for token, i in vocabulary.items():
+            self.vocabulary[i] = token
+        import tensorflow as tf
+
+        self._tokenizer = keras_hub.tokenizers.BytePairTokenizer(
+            vocabulary=vocabulary, merges=merges, sequence_length=None, dtype="int32"
+        )
+        # keras-hub hands eager callers Python lists; traced, it gives a RaggedTensor.
+        self._traced = tf.function(
+            self._tokenizer.tokenize, input_signature=[tf.TensorSpec([None], tf.string)]
+        )
+
+    def _tokenize(self, texts):
+        import tensorflow as tf
+
+        if tf.executing_eagerly():
+            return self._traced(texts)
+        return self._tokenizer.tokenize(texts)
+
+    def word_starts(self):
+        return np.array([t.startswith("\u0120") or t.startswith("<") for t in self.vocabulary])
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TokenizerError(f"tokenizer file {str(path)!r} does not exist") from None
+    except UnicodeDecodeError as err:
+        raise TokenizerError(f"tokenizer file {str(path)!r} is not UTF-8 text: {err}") from None
+
+
+def _from_tokenizer_json(path: Path) -> Tokenizer:
+    try:
+        spec = json.loads(_read_text(path))
+        model = spec["model"]
+        kind = model["type"]
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise TokenizerError(f"{str(path)!r} is not a Hugging Face tokenizer.json: {err}") from None
+    if kind == "WordPiece":
+        vocab = sorted(model["vocab"], key=model["vocab"].get)
+        normalizer = spec.get("normalizer") or {}
+        lower_case = (
+            normalizer.get("lowercase") if normalizer.get("type") == "BertNormalizer" else None
+        )
+        return WordPieceTokenizer(
+            vocab, lower_case, model.get("max_input_chars_per_word", 100), files=[path]
+        )
+    if kind == "BPE":
+        merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
+        return BytePairTokenizer(model["vocab"], merges, files=[path])
+    raise TokenizerError(
+        f"{str(path)!r} has model type {kind!r}; supported in tokenizer.json: WordPiece, BPE "
+        "(for Unigram/SentencePiece models, pass the spiece.model file)"
+    )
+
+
+def load_tokenizer(path) -> Tokenizer:
+    """Load the tokenizer in `path` (a vocabulary file or a folder holding one).
+
+    Folders are searched for, in order: tokenizer.json, vocab.txt, spiece.model /
+    sentencepiece.model / *.model, vocab.json + merges.txt.
+    """
+    path = Path(path)
+    if path.is_dir():
+        for name in ("tokenizer.json", "vocab.txt", "spiece.model", "sentencepiece.model"):
+            if (path / name).is_file():
+                return load_tokenizer(path / name)
+        models = sorted(path.glob("*.model"))
+        if models:
+            return load_tokenizer(models[0])
+        if (path / "vocab.json").is_file():
+            return load_tokenizer(path / "vocab.json")
+        raise TokenizerError(
+            f"no tokenizer in {str(path)!r}: expected tokenizer.json, vocab.txt, spiece.model "
+            "or vocab.json + merges.txt"
+        )
+    if not path.is_file():
+        raise TokenizerError(f"tokenizer file {str(path)!r} does not exist")
+    if path.name == "tokenizer.json":
+        return _from_tokenizer_json(path)
+    if path.suffix == ".txt":
+        vocab = _read_text(path).splitlines()
+        if not vocab:
+            raise TokenizerError(f"WordPiece vocabulary {str(path)!r} is empty")
+        return WordPieceTokenizer([line.rstrip("\r") for line in vocab], files=[path])
+    if path.suffix == ".model":
+        return SentencePieceTokenizer(path.read_bytes(), files=[path])
+    if path.suffix == ".json":
+        merges_path = path.with_name("merges.txt")
+        try:
+            vocab = json.loads(_read_text(path))
+        except json.JSONDecodeError as err:
+            raise TokenizerError(f"{str(path)!r} is not valid JSON: {err}") from None
+        merges = [
+            line
+            for line in _read_text(merges_path).splitlines()
+            if line and not line.startswith("#version")
+        ]
+        return BytePairTokenizer(vocab, merges, files=[path, merges_path])
+    raise TokenizerError(
+        f"don't know how to read {str(path)!r}: expected vocab.txt, *.model, vocab.json or "
+        "tokenizer.json"
+    )

@@ -1,0 +1,114 @@
+"""Train a vocabulary from a corpus: WordPiece, SentencePiece or byte-level BPE.
+
+Each kind uses the well-kept trainer of its family and writes the files that
+`load_tokenizer` reads:
+
+- "wordpiece": tf.text's `bert_vocab_from_dataset` → `vocab.txt`, with
+  [PAD] [UNK] [CLS] [SEP] [MASK] first (BERT's layout, uncased by default);
+- "sentencepiece": the sentencepiece trainer (unigram) → `spiece.model` +
+  `spiece.vocab`, with <pad> <unk> [CLS] [SEP] [MASK] first (ALBERT's layout);
+- "bpe": Hugging Face `tokenizers`' byte-level BPE trainer → `vocab.json` +
+  `merges.txt`, with <s> <pad> </s> <unk> <mask> first (RoBERTa's layout).
+
+Example (command line):
+
+    bertfam create-vocab --kind sentencepiece --size 8000 --out vocab/ corpus.txt
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from keras_bertfam.data.corpus import CorpusError, CorpusStats, read_documents
+
+KINDS = ("wordpiece", "sentencepiece", "bpe")
+WORDPIECE_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+SENTENCEPIECE_CONTROL = ["[CLS]", "[SEP]", "[MASK]"]
+BPE_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+
+
+def _sentences(paths, format, stats):
+    for doc in read_documents(paths, format, stats=stats):
+        yield from doc
+
+
+def create_vocab(
+    kind: str, size: int, corpus, out_dir, lower_case: bool = True, format: str = "bert"
+) -> list[Path]:
+    """Train a `kind` vocabulary of about `size` tokens on `corpus` files into `out_dir`.
+
+    Returns the written files. Raises `CorpusError` if the corpus has no text.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind={kind!r} is not one of {list(KINDS)}")
+    if size < 50:
+        raise ValueError(f"size={size} is too small for a vocabulary (>= 50)")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stats = CorpusStats()
+    sentences = list(_sentences(corpus, format, stats))
+    if not sentences:
+        raise CorpusError(
+            f"no text to train a vocabulary on in {list(map(str, corpus))}: {stats.report()}"
+        )
+    text_file = out / ".training_text.txt"
+    text_file.write_text("\n".join(sentences) + "\n", encoding="utf-8")
+    try:
+        if kind == "wordpiece":
+            return [_wordpiece(sentences, size, out, lower_case)]
+        if kind == "sentencepiece":
+            return _sentencepiece(text_file, size, out, lower_case)
+        return _bpe(text_file, size, out)
+    finally:
+        text_file.unlink(missing_ok=True)
+
+
+def _wordpiece(sentences, size, out, lower_case):
+    import tensorflow as tf
+    from tensorflow_text.tools.wordpiece_vocab import bert_vocab_from_dataset as bvd
+
+    vocab = bvd.bert_vocab_from_dataset(
+        tf.data.Dataset.from_tensor_slices(sentences).batch(1000),
+        vocab_size=size,
+        reserved_tokens=WORDPIECE_SPECIALS,
+        bert_tokenizer_params={"lower_case": lower_case},
+        learn_params={},
+    )
+    path = out / "vocab.txt"
+    path.write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    return path
+
+
+def _sentencepiece(text_file, size, out, lower_case):
+    import sentencepiece as spm
+
+    spm.SentencePieceTrainer.train(
+        input=str(text_file),
+        model_prefix=str(out / "spiece"),
+        vocab_size=size,
+        model_type="unigram",
+        pad_id=0,
+        unk_id=1,
+        bos_id=-1,
+        eos_id=-1,
+        control_symbols=SENTENCEPIECE_CONTROL,
+        normalization_rule_name="nmt_nfkc_cf" if lower_case else "nmt_nfkc",
+        hard_vocab_limit=False,
+        minloglevel=2,
+    )
+    return [out / "spiece.model", out / "spiece.vocab"]
+
+
+def _bpe(text_file, size, out):
+    from tokenizers import ByteLevelBPETokenizer
+
+    trainer = ByteLevelBPETokenizer()
+    trainer.train(
+        [str(text_file)],
+        vocab_size=size,
+        min_frequency=2,
+        special_tokens=BPE_SPECIALS,
+        show_progress=False,
+    )
+    trainer.save_model(str(out))
+    return [out / "vocab.json", out / "merges.txt"]
