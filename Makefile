@@ -34,6 +34,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py
+	$(BIN)/python bench/bench_data.py
 
 clean:
 	rm -rf $(VENV) saved_models/* .pytest_cache
