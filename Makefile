@@ -18,8 +18,8 @@ $(STAMP): setup.py
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/bertfam info albert_base
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/bertfam info albert_tiny
+	$(BIN)/python examples/pretrain_demo.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -12,7 +12,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["keras_bertfam", "keras_bertfam.*"]),
-    package_data={"keras_bertfam": ["resources/*.gz", "resources/*.md"]},
+    package_data={"keras_bertfam": ["resources/*.gz", "resources/*.md", "recipes/*.json"]},
     install_requires=[
         "tensorflow~=2.20.0",
         "tensorflow-text~=2.20.0",
@@ -22,6 +22,7 @@ setup(
         "sentencepiece>=0.2",
         "tokenizers>=0.19",
         "tqdm>=4.60",
+        "matplotlib>=3.7",
     ],
     extras_require={
         "dev": ["pytest>=8", "pytest-xdist>=3.5", "ruff==0.17.6"],

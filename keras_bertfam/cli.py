@@ -98,6 +98,45 @@ def _create_data(args) -> int:
     return 0
 
 
+def _pretrain(args) -> int:
+    from keras_bertfam.data import DataConfig
+    from keras_bertfam.recipes import load_recipe
+    from keras_bertfam.training import TrainConfig, pretrain
+
+    recipe = load_recipe(args.recipe) if args.recipe else {}
+    model_spec = dict(recipe.get("model", {}))
+    source = args.config or args.preset or model_spec.pop("preset", None)
+    if source is None:
+        raise ValueError("pretrain needs --preset, --config or --recipe")
+    model_config = resolve_config(source, **{**model_spec, **dict(args.set)})
+    data_config = DataConfig.from_dict(recipe["data"]) if "data" in recipe else None
+    train_values = dict(recipe.get("train", {}))
+    flags = {
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "accumulate": args.accumulate,
+        "optimizer": args.optimizer,
+        "learning_rate": args.learning_rate,
+        "warmup_steps": args.warmup_steps,
+        "precision": args.precision,
+        "jit": args.jit,
+        "strategy": args.strategy,
+        "tpu_address": args.tpu,
+        "checkpoint_every": args.checkpoint_every,
+        "seed": args.seed,
+    }
+    train_values.update({k: v for k, v in flags.items() if v is not None})
+    train = TrainConfig(**train_values)
+    data = args.data if args.data else args.corpus
+    if not data:
+        raise ValueError("pretrain needs --data (a create-data folder) or --corpus files")
+    summary = pretrain(model_config, data, args.out, train, data_config, args.tokenizer)
+    final = ", ".join(f"{k}={v:.4g}" for k, v in summary["final"].items())
+    print(f"trained {summary['steps']} steps in {summary['seconds']:.0f}s: {final}")
+    print(f"wrote {args.out}/model.keras, config.json, tokenizer/, training_summary.json")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bertfam", description="BERT, ALBERT, RoBERTa and hybrids for Keras."
@@ -156,6 +195,47 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--seed", type=int, default=12345)
     data.add_argument("--overwrite", action="store_true")
     data.set_defaults(run=_create_data)
+
+    train = commands.add_parser(
+        "pretrain",
+        help="pretrain a model with model.fit (tf.distribute, XLA, mixed precision, LAMB/AdamW)",
+        description="Pretrain from a create-data folder (--data) or text with dynamic masking "
+        "(--corpus + --tokenizer). A checkpoint in --out is resumed. Recipes: bert, albert, "
+        "roberta (keras_bertfam/recipes/*.json; pass a path for your own copy).",
+    )
+    train.add_argument("--recipe", help="bert | albert | roberta | a recipe .json")
+    train.add_argument("--preset", help="model preset (overrides the recipe's)")
+    train.add_argument("--config", help="model config .json (overrides preset)")
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        type=_parse_override,
+        metavar="FIELD=VALUE",
+        help="override a model config field",
+    )
+    train.add_argument("--data", help="a folder written by create-data")
+    train.add_argument("--corpus", nargs="+", help="text files (dynamic masking)")
+    train.add_argument("--tokenizer", help="tokenizer file or folder (with --corpus)")
+    train.add_argument("--out", required=True, help="output folder")
+    train.add_argument("--steps", type=int)
+    train.add_argument("--batch-size", type=int, help="global batch of one micro-step")
+    train.add_argument("--accumulate", type=int, help="micro-batches per update")
+    train.add_argument("--optimizer", choices=["adamw", "lamb"])
+    train.add_argument("--learning-rate", type=float)
+    train.add_argument("--warmup-steps", type=int)
+    train.add_argument("--precision", choices=["float32", "mixed_bfloat16", "mixed_float16"])
+    train.add_argument(
+        "--jit",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="XLA-compile the train step (default: on)",
+    )
+    train.add_argument("--strategy", choices=["auto", "one", "mirrored", "multi-worker", "tpu"])
+    train.add_argument("--tpu", help="TPU address (with --strategy tpu or auto)")
+    train.add_argument("--checkpoint-every", type=int, help="updates between checkpoints")
+    train.add_argument("--seed", type=int)
+    train.set_defaults(run=_pretrain)
     return parser
 
 

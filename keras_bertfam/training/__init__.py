@@ -1,0 +1,14 @@
+"""Training: optimizers and schedules, strategies, callbacks, the `pretrain` recipe."""
+
+from keras_bertfam.training.optimizers import WarmupPolynomialDecay, build_optimizer
+from keras_bertfam.training.recipe import TrainConfig, compile_pretrainer, pretrain
+from keras_bertfam.training.strategy import get_strategy
+
+__all__ = [
+    "TrainConfig",
+    "WarmupPolynomialDecay",
+    "build_optimizer",
+    "compile_pretrainer",
+    "get_strategy",
+    "pretrain",
+]

