@@ -28,6 +28,17 @@ def _parse_override(text: str):
         return key, value
 
 
+def _add_set_argument(parser):
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        type=_parse_override,
+        metavar="FIELD=VALUE",
+        help="override a model config field (repeatable), e.g. --set num_layers=6",
+    )
+
+
 def _info(args) -> int:
     from keras_bertfam.models.info import info_table, parameter_breakdown
 
@@ -149,14 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         "model with E = H and no sharing. Presets: " + ", ".join(list_presets()),
     )
     info.add_argument("model", help="a preset name or a config .json file")
-    info.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        type=_parse_override,
-        metavar="FIELD=VALUE",
-        help="override a config field (repeatable), e.g. --set num_layers=6",
-    )
+    _add_set_argument(info)
     info.add_argument("--seq-length", type=int, default=128, help="tokens per sequence")
     info.add_argument("--predictions", type=int, default=20, help="masked positions per sequence")
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -206,14 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--recipe", help="bert | albert | roberta | a recipe .json")
     train.add_argument("--preset", help="model preset (overrides the recipe's)")
     train.add_argument("--config", help="model config .json (overrides preset)")
-    train.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        type=_parse_override,
-        metavar="FIELD=VALUE",
-        help="override a model config field",
-    )
+    _add_set_argument(train)
     train.add_argument("--data", help="a folder written by create-data")
     train.add_argument("--corpus", nargs="+", help="text files (dynamic masking)")
     train.add_argument("--tokenizer", help="tokenizer file or folder (with --corpus)")
