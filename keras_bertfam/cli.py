@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from keras_bertfam.models.config import ConfigError
@@ -86,6 +87,7 @@ def _create_data(args) -> int:
         masking=masking,
         format=args.format,
         documents=args.documents,
+        documents_per_group=args.documents_per_group,
     )
     manifest = create_data(
         args.corpus,
@@ -97,6 +99,7 @@ def _create_data(args) -> int:
         seed=args.seed,
         examples_per_shard=args.examples_per_shard,
         overwrite=args.overwrite,
+        workers=args.workers,
     )
     counts = manifest["counts"]
     print(
@@ -198,6 +201,18 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--examples-per-shard", type=int, default=10000)
     data.add_argument("--seed", type=int, default=12345)
     data.add_argument("--overwrite", action="store_true")
+    data.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes that tokenize and pair document groups (default: every core)",
+    )
+    data.add_argument(
+        "--documents-per-group",
+        type=int,
+        default=2000,
+        help="documents per group (memory bound; NSP draws within a group)",
+    )
     data.set_defaults(run=_create_data)
 
     train = commands.add_parser(

@@ -155,3 +155,22 @@ def test_cli_create_vocab_and_data(tmp_path, small_corpus, capsys):
         == 2
     )
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_worker_processes_write_the_same_data(tmp_path, small_corpus):
+    cfg = DataConfig(objective="nsp", max_seq_length=64, documents_per_group=15)
+    one = create_data(
+        [small_corpus], minilm_dir(), tmp_path / "one", cfg, dupe_factor=1, progress=False
+    )
+    two = create_data(
+        [small_corpus],
+        minilm_dir(),
+        tmp_path / "two",
+        cfg,
+        dupe_factor=1,
+        progress=False,
+        workers=2,
+    )
+    assert one["counts"] == two["counts"] and one["corpus"] == two["corpus"]
+    for shard in one["shards"]:
+        assert (tmp_path / "one" / shard).read_bytes() == (tmp_path / "two" / shard).read_bytes()

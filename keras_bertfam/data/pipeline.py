@@ -92,61 +92,124 @@ def _label_key(objective):
     return None if objective == "none" else f"{objective}_logits"
 
 
-def tokenized_groups(paths, tokenizer, config: DataConfig, stats: CorpusStats, skipped: Counter):
-    """Yield groups of tokenized documents (lists of sentences of ids)."""
+def document_groups(paths, config: DataConfig, stats: CorpusStats):
+    """Yield groups of `documents_per_group` documents (lists of sentences), streaming."""
     group: list[list[str]] = []
-
-    def flush(group):
-        sentences = [s for doc in group for s in doc]
-        ids = tokenizer.tokenize(sentences)
-        flat, lengths = ids.flat_values.numpy().tolist(), ids.row_lengths().numpy().tolist()
-        out, k, offset = [], 0, 0
-        for doc in group:
-            tokenized = []
-            for _ in doc:
-                n = lengths[k]
-                if n:
-                    tokenized.append(flat[offset : offset + n])
-                else:
-                    skipped["sentences with no tokens"] += 1
-                offset += n
-                k += 1
-            if tokenized:
-                out.append(tokenized)
-            else:
-                skipped["documents with no tokens"] += 1
-        return out
-
     for doc in read_documents(paths, config.format, config.documents, stats):
         group.append(doc)
         if len(group) >= config.documents_per_group:
-            yield flush(group)
+            yield group
             group = []
     if group:
-        yield flush(group)
+        yield group
 
 
-def iter_instances(
-    paths, tokenizer, config: DataConfig, seed: int = 0, stats=None, skipped=None
-) -> Iterator[Instance]:
-    """Yield unmasked `Instance`s from a corpus, streaming group by group."""
-    stats = stats if stats is not None else CorpusStats()
-    skipped = skipped if skipped is not None else Counter()
+def tokenize_group(group, tokenizer, skipped: Counter):
+    """Tokenize a group of documents in one call; drop (and count) what has no tokens."""
+    ids = tokenizer.tokenize([s for doc in group for s in doc])
+    flat, lengths = ids.flat_values.numpy().tolist(), ids.row_lengths().numpy().tolist()
+    out, k, offset = [], 0, 0
+    for doc in group:
+        tokenized = []
+        for _ in doc:
+            n = lengths[k]
+            if n:
+                tokenized.append(flat[offset : offset + n])
+            else:
+                skipped["sentences with no tokens"] += 1
+            offset += n
+            k += 1
+        if tokenized:
+            out.append(tokenized)
+        else:
+            skipped["documents with no tokens"] += 1
+    return out
+
+
+def group_instances(group, index: int, tokenizer, config: DataConfig, seed: int, skipped):
+    """The instances of one raw document group; its randomness depends on (seed, index) only,
+    so any number of worker processes produces the same data."""
     special = tokenizer.require_special("cls", "sep", "mask")
-    rng = random.Random(seed)
-    produced = 0
-    for group in tokenized_groups(paths, tokenizer, config, stats, skipped):
-        for instance in make_instances(
-            group,
+    rng = random.Random(f"{seed}-{index}")
+    return list(
+        make_instances(
+            tokenize_group(group, tokenizer, skipped),
             config.objective,
             config.max_seq_length,
             special,
             rng,
             config.short_seq_prob,
             skipped,
-        ):
-            produced += 1
-            yield instance
+        )
+    )
+
+
+_WORKER = {}
+
+
+def _worker_init(tokenizer_file: str):
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from keras_bertfam.data.tokenizers import load_tokenizer
+
+    _WORKER["tokenizer"] = load_tokenizer(tokenizer_file)
+
+
+def _worker_run(job):
+    group, index, config, seed = job
+    skipped = Counter()
+    return group_instances(group, index, _WORKER["tokenizer"], config, seed, skipped), skipped
+
+
+def _parallel_groups(groups, tokenizer, config, seed, workers, skipped):
+    """Run `group_instances` in `workers` processes, in order, a bounded number in flight."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=context,
+        initializer=_worker_init,
+        initargs=(str(tokenizer.files[0]),),
+    ) as pool:
+        pending = []
+        for index, group in enumerate(groups):
+            pending.append(pool.submit(_worker_run, (group, index, config, seed)))
+            if len(pending) > 2 * workers:
+                instances, counts = pending.pop(0).result()
+                skipped.update(counts)
+                yield instances
+        for future in pending:
+            instances, counts = future.result()
+            skipped.update(counts)
+            yield instances
+
+
+def iter_instances(
+    paths, tokenizer, config: DataConfig, seed: int = 0, stats=None, skipped=None, workers=1
+) -> Iterator[Instance]:
+    """Yield unmasked `Instance`s from a corpus, streaming group by group.
+
+    With `workers > 1`, groups are tokenized and paired in that many processes; the
+    output is the same as with one.
+    """
+    stats = stats if stats is not None else CorpusStats()
+    skipped = skipped if skipped is not None else Counter()
+    tokenizer.require_special("cls", "sep", "mask")
+    groups = document_groups(paths, config, stats)
+    if workers > 1:
+        results = _parallel_groups(groups, tokenizer, config, seed, workers, skipped)
+    else:
+        results = (
+            group_instances(group, index, tokenizer, config, seed, skipped)
+            for index, group in enumerate(groups)
+        )
+    produced = 0
+    for instances in results:
+        produced += len(instances)
+        yield from instances
     if not produced:
         raise CorpusError(
             f"no training sequences could be made from {[str(p) for p in paths]}: "

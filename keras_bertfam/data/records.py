@@ -72,8 +72,13 @@ def create_data(
     examples_per_shard: int = 10000,
     progress: bool = True,
     overwrite: bool = False,
+    workers: int = 1,
 ) -> dict:
-    """Write TFRecord shards + manifest for `corpus`; returns the manifest."""
+    """Write TFRecord shards + manifest for `corpus`; returns the manifest.
+
+    `workers` processes tokenize and pair document groups (the output does not
+    depend on it); masking and writing run in this process, in TensorFlow ops.
+    """
     import tensorflow as tf
     from tqdm.auto import tqdm
 
@@ -104,7 +109,9 @@ def create_data(
     for dupe in range(passes):
         pass_stats = stats if dupe == 0 else CorpusStats()
         pass_skipped = skipped if dupe == 0 else Counter()
-        instances = iter_instances(corpus, tok, config, seed + dupe, pass_stats, pass_skipped)
+        instances = iter_instances(
+            corpus, tok, config, seed + dupe, pass_stats, pass_skipped, workers
+        )
         for b, batch in enumerate(padded_blocks(instances, 256, config.max_seq_length, pad_id)):
             if apply is not None:
                 masked = apply(
