@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 from keras_bertfam.models.config import ConfigError
@@ -204,8 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument(
         "--workers",
         type=int,
-        default=os.cpu_count() or 1,
-        help="processes that tokenize and pair document groups (default: every core)",
+        default=1,
+        help="processes that tokenize and pair document groups (same output for any number; "
+        "on 2 cores it does not pay: see the README)",
     )
     data.add_argument(
         "--documents-per-group",

@@ -58,7 +58,8 @@ def _serialize(example: dict) -> bytes:
         for name, value in example.items()
         if name != "mask_weights"
     }
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+    example = tf.train.Example(features=tf.train.Features(feature=feature))
+    return example.SerializeToString(deterministic=True)  # map order fixed: same bytes
 
 
 def create_data(
