@@ -28,7 +28,7 @@ from pathlib import Path
 
 import keras
 
-ENCODER_INPUTS = ("token_ids", "segment_ids", "padding_mask")
+from keras_bertfam.models.builders import ENCODER_INPUTS
 
 
 def encoder_of(model: keras.Model) -> keras.Model:
