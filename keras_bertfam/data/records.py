@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -88,7 +87,7 @@ def create_data(
     if dupe_factor < 1:
         raise ValueError(f"dupe_factor={dupe_factor} must be >= 1")
     config = config if config is not None else DataConfig()
-    tok = tokenizer if isinstance(tokenizer, Tokenizer) else load_tokenizer(tokenizer)
+    tok = load_tokenizer(tokenizer)
     tok.require_special("cls", "sep", "mask")
     out = Path(out_dir)
     if (out / MANIFEST).exists() and not overwrite:
@@ -96,9 +95,7 @@ def create_data(
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("shard-*.tfrecord"):
         old.unlink()
-    (out / "tokenizer").mkdir(exist_ok=True)
-    for f in tok.files:
-        shutil.copy(f, out / "tokenizer" / Path(f).name)
+    tok.copy_files(out / "tokenizer")
 
     apply = masker(tok, config) if masking == "static" else None
     pad_id = tok.special_ids.get("pad", 0)
@@ -173,6 +170,16 @@ def _parse(serialized, length: int, predictions: int | None):
     return example
 
 
+def open_data(folder) -> tuple[dict, DataConfig, Path]:
+    """The manifest, data config and tokenizer file of a folder written by `create_data`."""
+    folder = Path(folder)
+    if not (folder / MANIFEST).is_file():
+        raise FileNotFoundError(f"{str(folder)!r} has no {MANIFEST}: write it with create_data")
+    manifest = json.loads((folder / MANIFEST).read_text())
+    tokenizer_file = folder / "tokenizer" / manifest["tokenizer"]["files"][0]
+    return manifest, DataConfig.from_dict(manifest["data_config"]), tokenizer_file
+
+
 def load_data(
     folder, batch_size: int, seed: int = 0, shuffle_buffer: int = 10000, repeat: bool = False
 ):
@@ -180,10 +187,7 @@ def load_data(
     import tensorflow as tf
 
     folder = Path(folder)
-    if not (folder / MANIFEST).is_file():
-        raise FileNotFoundError(f"{str(folder)!r} has no {MANIFEST}: write it with create_data")
-    manifest = json.loads((folder / MANIFEST).read_text())
-    config = DataConfig.from_dict(manifest["data_config"])
+    manifest, config, tokenizer_file = open_data(folder)
     files = [str(folder / s) for s in manifest["shards"]]
     static = manifest["masking"] == "static"
     predictions = config.masking.max_predictions_per_seq if static else None
@@ -198,5 +202,4 @@ def load_data(
     )
     if static:
         return ds.map(lambda b: to_fit_format(b, config.objective)).prefetch(tf.data.AUTOTUNE)
-    tok = load_tokenizer(folder / "tokenizer" / manifest["tokenizer"]["files"][0])
-    return mask_batches(ds, tok, config, seed)
+    return mask_batches(ds, load_tokenizer(tokenizer_file), config, seed)

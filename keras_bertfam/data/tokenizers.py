@@ -104,6 +104,16 @@ class Tokenizer:
         """Bool [V]: True for tokens that begin a word (used by whole-word masking)."""
         raise NotImplementedError
 
+    def copy_files(self, folder) -> Path:
+        """Copy the vocabulary files into `folder` (created); returns the folder."""
+        import shutil
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in self.files:
+            shutil.copy(path, folder / Path(path).name)
+        return folder
+
     def id_to_token(self, ids) -> list[str]:
         return [self.vocabulary[i] for i in ids]
 
@@ -282,9 +292,12 @@ def _from_tokenizer_json(path: Path) -> Tokenizer:
 def load_tokenizer(path) -> Tokenizer:
     """Load the tokenizer in `path` (a vocabulary file or a folder holding one).
 
+    A `Tokenizer` passed in is returned as it is, so callers can take either.
     Folders are searched for, in order: tokenizer.json, vocab.txt, spiece.model /
     sentencepiece.model / *.model, vocab.json + merges.txt.
     """
+    if isinstance(path, Tokenizer):
+        return path
     path = Path(path)
     if path.is_dir():
         for name in ("tokenizer.json", "vocab.txt", "spiece.model", "sentencepiece.model"):

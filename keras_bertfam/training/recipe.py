@@ -39,8 +39,8 @@ from pathlib import Path
 import keras
 
 from keras_bertfam.data.pipeline import DataConfig, pretraining_dataset
-from keras_bertfam.data.records import MANIFEST, load_data
-from keras_bertfam.data.tokenizers import Tokenizer, load_tokenizer
+from keras_bertfam.data.records import MANIFEST, load_data, open_data
+from keras_bertfam.data.tokenizers import load_tokenizer
 from keras_bertfam.models.builders import build_pretrainer
 from keras_bertfam.models.config import EncoderConfig
 from keras_bertfam.training.callbacks import ProgressFile, Throughput
@@ -114,14 +114,13 @@ def compile_pretrainer(model, optimizer, jit: bool):
 def _dataset(data, tokenizer, data_config, batch_size, seed):
     """(dataset, tokenizer, data config) for a create_data folder or text files."""
     if isinstance(data, str | Path) and (Path(data) / MANIFEST).is_file():
-        manifest = json.loads((Path(data) / MANIFEST).read_text())
-        config = DataConfig.from_dict(manifest["data_config"])
-        tok = load_tokenizer(Path(data) / "tokenizer" / manifest["tokenizer"]["files"][0])
+        _, config, tokenizer_file = open_data(data)
+        tok = load_tokenizer(tokenizer_file)
         return load_data(data, batch_size, seed=seed, repeat=True), tok, config
     files = [data] if isinstance(data, str | Path) else list(data)
     if tokenizer is None:
         raise ValueError("training from text files needs tokenizer= (a file or folder)")
-    tok = tokenizer if isinstance(tokenizer, Tokenizer) else load_tokenizer(tokenizer)
+    tok = load_tokenizer(tokenizer)
     config = data_config or DataConfig()
     ds = pretraining_dataset(files, tok, config, batch_size, seed).repeat()
     return ds, tok, config
@@ -221,9 +220,7 @@ def pretrain(
     model.save(out / "model.keras")
     (out / "config.json").write_text(model_config.to_json())
     (out / "data_config.json").write_text(json.dumps(data_cfg.to_dict(), indent=2))
-    (out / "tokenizer").mkdir(exist_ok=True)
-    for f in tok.files:
-        shutil.copy(f, out / "tokenizer" / Path(f).name)
+    tok.copy_files(out / "tokenizer")
     shutil.rmtree(out / "backup", ignore_errors=True)
     summary = {
         "steps": int(optimizer.iterations.numpy()),
