@@ -20,6 +20,8 @@ setup(
         "keras-hub>=0.22",
         "numpy>=1.26",
         "sentencepiece>=0.2",
+        "safetensors>=0.4",
+        "ai-edge-litert>=1.2",
         "tokenizers>=0.19",
         "tqdm>=4.60",
         "matplotlib>=3.7",

@@ -20,23 +20,33 @@ from keras_bertfam.models.presets import get_preset, list_presets, resolve_confi
 
 __version__ = "0.1.0"
 
-_LAZY = {"build_encoder", "build_pretrainer"}
+# name -> module; imported on first use (they import Keras / TensorFlow).
+_LAZY = {
+    "build_encoder": "keras_bertfam.models.builders",
+    "build_pretrainer": "keras_bertfam.models.builders",
+    "from_pretrained": "keras_bertfam.convert.importer",
+    "CheckpointError": "keras_bertfam.convert.checkpoint",
+    "load_tokenizer": "keras_bertfam.data.tokenizers",
+}
 
 
 def __getattr__(name):
     if name in _LAZY:
-        from keras_bertfam.models import builders
+        import importlib
 
-        return getattr(builders, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'keras_bertfam' has no attribute {name!r}")
 
 
 __all__ = [
+    "CheckpointError",
     "ConfigError",
     "EncoderConfig",
     "build_encoder",
     "build_pretrainer",
+    "from_pretrained",
     "get_preset",
     "list_presets",
+    "load_tokenizer",
     "resolve_config",
 ]

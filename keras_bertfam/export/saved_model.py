@@ -28,18 +28,7 @@ from pathlib import Path
 
 import keras
 
-from keras_bertfam.models.builders import ENCODER_INPUTS
-
-
-def encoder_of(model: keras.Model) -> keras.Model:
-    """The encoder part of a pretrainer (or the encoder itself), sharing its weights."""
-    if set(model.output) >= {"sequence_output"}:
-        return model
-    outputs = {"sequence_output": model.get_layer("encoder").output}
-    # RoBERTa-style pretrainers have no sentence head, hence no pooler
-    if any(layer.name == "pooler" for layer in model.layers):
-        outputs["pooled_output"] = model.get_layer("pooler").output
-    return keras.Model({k: model.input[k] for k in ENCODER_INPUTS}, outputs, name="encoder")
+from keras_bertfam.models.builders import encoder_of
 
 
 def next_version(root: Path) -> int:

@@ -11,6 +11,10 @@ reuse is the sharing mode:
 - "ffn": only the feed-forward; each layer keeps its own attention;
 - "none": nothing (G is then L).
 
+ALBERT's `inner_group_num` (`inner_group_size` here, K) makes each group a
+stack of K different blocks: every layer then applies its group's K blocks in
+turn, so the network is L x K blocks deep. All published ALBERTs use K = 1.
+
 One mechanism serves every mode: `sharing_plan` says which attention sublayer
 and which feed-forward sublayer each layer calls, and the stack calls them. A
 sublayer called by several layers receives the sum of their gradients.
@@ -26,6 +30,8 @@ Example:
 (1, 4, 16)
 >>> EncoderStack.sharing_plan(6, 2, "attention")
 ([0, 0, 0, 1, 1, 1], [0, 1, 2, 3, 4, 5])
+>>> EncoderStack.sharing_plan(3, 1, "all", inner_group_size=2)
+([0, 1, 0, 1, 0, 1], [0, 1, 0, 1, 0, 1])
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ class EncoderStack(keras.layers.Layer):
         num_layers: layers L applied in sequence.
         num_groups: groups G; layer i belongs to group `i * G // L`. Must divide L.
         sharing: "all", "attention", "ffn" or "none" (see the module docstring).
+        inner_group_size: blocks K applied in turn by each layer (ALBERT's
+            `inner_group_num`); the stack is L x K blocks deep.
         num_heads, intermediate_dim, activation, dropout, attention_dropout,
         layer_norm_epsilon, norm_first, initializer_range: as in `EncoderConfig`.
 
@@ -74,14 +82,16 @@ class EncoderStack(keras.layers.Layer):
         layer_norm_epsilon=1e-12,
         norm_first=False,
         initializer_range=0.02,
+        inner_group_size=1,
         **kwargs,
     ):
         super().__init__(**kwargs)
         if num_groups is None:
             num_groups = num_layers if sharing == "none" else 1
         self.attention_plan, self.feedforward_plan = self.sharing_plan(
-            num_layers, num_groups, sharing
+            num_layers, num_groups, sharing, inner_group_size
         )
+        self.inner_group_size = inner_group_size
         self.num_layers = num_layers
         self.num_groups = num_groups
         self.sharing = sharing
@@ -95,11 +105,16 @@ class EncoderStack(keras.layers.Layer):
         self.initializer_range = initializer_range
 
     @staticmethod
-    def sharing_plan(num_layers: int, num_groups: int, sharing: str):
-        """Which attention and feed-forward sublayer each layer uses.
+    def sharing_plan(num_layers: int, num_groups: int, sharing: str, inner_group_size: int = 1):
+        """Which attention and feed-forward sublayer each applied block uses.
 
-        Returns two lists of length `num_layers` with sublayer indices.
+        Returns two lists of length `num_layers * inner_group_size` with
+        sublayer indices, in the order the blocks run.
         """
+        if isinstance(inner_group_size, bool) or not isinstance(inner_group_size, int):
+            raise ValueError(f"inner_group_size={inner_group_size!r} must be an integer >= 1")
+        if inner_group_size < 1:
+            raise ValueError(f"inner_group_size={inner_group_size!r} must be an integer >= 1")
         if sharing not in SHARING_MODES:
             raise ValueError(f"sharing={sharing!r} is not one of {list(SHARING_MODES)}")
         if num_groups < 1 or num_layers % num_groups:
@@ -111,8 +126,11 @@ class EncoderStack(keras.layers.Layer):
                 f"sharing='none' needs num_groups == num_layers, got num_groups={num_groups} "
                 f"and num_layers={num_layers}"
             )
-        groups = [i * num_groups // num_layers for i in range(num_layers)]
-        own = list(range(num_layers))
+        k = inner_group_size
+        groups = [
+            (i * num_groups // num_layers) * k + j for i in range(num_layers) for j in range(k)
+        ]
+        own = list(range(num_layers * k))
         attention = groups if sharing in ("all", "attention") else own
         feedforward = groups if sharing in ("all", "ffn") else own
         return attention, feedforward
@@ -178,5 +196,6 @@ class EncoderStack(keras.layers.Layer):
             layer_norm_epsilon=self.layer_norm_epsilon,
             norm_first=self.norm_first,
             initializer_range=self.initializer_range,
+            inner_group_size=self.inner_group_size,
         )
         return config

@@ -70,6 +70,7 @@ def _encoder_graph(config: EncoderConfig, dtype=None):
         intermediate_dim=config.intermediate_dim,
         num_groups=config.resolved_num_groups,
         sharing=config.sharing,
+        inner_group_size=config.inner_group_size,
         activation=config.activation,
         dropout=config.dropout,
         attention_dropout=config.resolved_attention_dropout,
@@ -131,6 +132,20 @@ def build_pretrainer(config_or_preset="bert_base", dtype=None, name=None, **over
             name=f"{objective}_head",
         )(encoded["pooled_output"])
     return keras.Model(inputs, outputs, name=name or _default_name(config_or_preset, "pretrainer"))
+
+
+def encoder_of(model: keras.Model) -> keras.Model:
+    """The encoder part of a pretrainer or task model (or the encoder itself), sharing weights.
+
+    Its outputs are `sequence_output` and, when the model has a pooler,
+    `pooled_output` (RoBERTa-style pretrainers have none).
+    """
+    if set(model.output) >= {"sequence_output"} and set(model.input) == set(ENCODER_INPUTS):
+        return model
+    outputs = {"sequence_output": model.get_layer("encoder").output}
+    if any(layer.name == "pooler" for layer in model.layers):
+        outputs["pooled_output"] = model.get_layer("pooler").output
+    return keras.Model({k: model.input[k] for k in ENCODER_INPUTS}, outputs, name="encoder")
 
 
 def _default_name(config_or_preset, suffix):

@@ -53,6 +53,9 @@ class EncoderConfig:
             "all" (the whole block), "attention" (only self-attention, each
             layer keeps its feed-forward), "ffn" (only the feed-forward) or
             "none" (nothing; every layer has its own block).
+        inner_group_size: blocks K that each layer applies in turn from its
+            group (ALBERT's `inner_group_num`; 1 in every published model).
+            The network is `num_layers * inner_group_size` blocks deep.
         max_sequence_length: longest sequence S the position table serves.
         num_segments: rows of the segment (token-type) table; 0 for none.
         position_offset: positions start at this index (RoBERTa: padding_idx
@@ -80,6 +83,7 @@ class EncoderConfig:
     embedding_dim: int | None = None
     num_groups: int | None = None
     sharing: str = "none"
+    inner_group_size: int = 1
     max_sequence_length: int = 512
     num_segments: int = 2
     position_offset: int = 0
@@ -125,6 +129,7 @@ class EncoderConfig:
             "max_sequence_length",
         ):
             _require_int(name, getattr(self, name), minimum=1)
+        _require_int("inner_group_size", self.inner_group_size, minimum=1)
         _require_int("num_segments", self.num_segments, minimum=0)
         _require_int("position_offset", self.position_offset, minimum=0)
         if self.embedding_dim is not None:

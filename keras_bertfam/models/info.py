@@ -21,9 +21,10 @@ from keras_bertfam.models.config import EncoderConfig
 
 
 def _distinct_sublayers(config: EncoderConfig) -> tuple[int, int]:
-    groups = config.resolved_num_groups
-    attention = groups if config.sharing in ("all", "attention") else config.num_layers
-    feedforward = groups if config.sharing in ("all", "ffn") else config.num_layers
+    k = config.inner_group_size
+    groups, layers = config.resolved_num_groups * k, config.num_layers * k
+    attention = groups if config.sharing in ("all", "attention") else layers
+    feedforward = groups if config.sharing in ("all", "ffn") else layers
     return attention, feedforward
 
 
@@ -75,7 +76,7 @@ def training_flops_per_token(config: EncoderConfig, seq_length: int, predictions
         config.resolved_embedding_dim,
         config.hidden_dim,
         config.intermediate_dim,
-        config.num_layers,
+        config.num_layers * config.inner_group_size,
         seq_length,
     )
     forward_macs = {
