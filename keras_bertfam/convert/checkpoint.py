@@ -73,7 +73,7 @@ def read_checkpoint(path) -> Checkpoint:
     """Read the checkpoint in `path` (a folder, a .safetensors file or a TF1 prefix)."""
     path = Path(path)
     folder = path if path.is_dir() else path.parent
-    if not folder.is_dir():
+    if not (path.exists() or Path(f"{path}.index").is_file()):
         raise CheckpointError(f"checkpoint path {str(path)!r} does not exist")
     if (folder / "config.json").is_file() and not _google_config(folder):
         return _read_hf(folder, path)

@@ -100,6 +100,7 @@ RULES: dict[str, list] = {
         *_HF_EMBEDDINGS,
         *_mlm_head("predictions.", "LayerNorm", "predictions."),
         (r"encoder\.embedding_hidden_mapping_in", "embeddings/projection", "torch"),
+        (r"pooler", "pooler/dense", "torch"),
         (_A + r"attention\." + _QKV, _ATT + "/qkv", "torch"),
         (_A + r"attention\.dense", _ATT + "/output", "torch"),
         (_A + r"attention\.LayerNorm", _ATT + "/layer_norm", "torch_norm"),

@@ -9,18 +9,28 @@ from keras_bertfam.layers.heads import (
     SentenceHead,
     masked_lm_logits,
 )
+from keras_bertfam.layers.task_heads import (
+    FoldChoices,
+    SequencePooling,
+    SpanLogits,
+    UnfoldChoices,
+)
 from keras_bertfam.layers.transformer import FeedForward, SelfAttention, TransformerEncoderBlock
 
 __all__ = [
     "EncoderEmbedding",
     "EncoderStack",
     "FeedForward",
+    "FoldChoices",
     "MaskedLMBias",
     "MaskedLMHead",
     "Pooler",
     "SelfAttention",
     "SentenceHead",
+    "SequencePooling",
+    "SpanLogits",
     "TokenEmbedding",
     "TransformerEncoderBlock",
+    "UnfoldChoices",
     "masked_lm_logits",
 ]

@@ -154,7 +154,11 @@ class MaskedLMBias(keras.layers.Layer):
 
 @register
 class SentenceHead(keras.layers.Layer):
-    """Two-way (or `num_classes`-way) classifier on the pooled output, for NSP or SOP.
+    """Dropout + Dense classifier: NSP/SOP (2-way, on the pooled output) and task heads.
+
+    It maps the last axis, so it also scores every position of a sequence
+    ([batch, seq, H] -> [batch, seq, num_classes]) for token classification
+    and span (QA) heads.
 
     Args:
         num_classes: output logits (2 for NSP/SOP).
@@ -188,7 +192,7 @@ class SentenceHead(keras.layers.Layer):
         return self.dense(self.dropout_layer(pooled_output, training=training))
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.num_classes)
+        return (*input_shape[:-1], self.num_classes)
 
     def get_config(self):
         config = super().get_config()

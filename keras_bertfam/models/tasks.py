@@ -1,0 +1,115 @@
+"""Fine-tuning task models on any encoder, built with the functional API.
+
+`build_task_model(encoder, task, ...)` puts a head on an encoder (a
+`build_encoder` / `from_pretrained` model, a pretrainer, or a config/preset
+name) and returns one functional `keras.Model` over the contract inputs
+`token_ids`, `segment_ids`, `padding_mask`:
+
+| task | head | outputs |
+| --- | --- | --- |
+| "classification" | pooling + dropout + Dense (single texts or pairs) | `logits` [batch, C] |
+| "token_classification" | dropout + Dense on every position | `logits` [batch, seq, C] |
+| "question_answering" | Dense(2) per position, padding masked | `start_logits`, `end_logits` |
+| "multiple_choice" | inputs [batch, C, seq]; pooling + Dense(1) per choice | `logits` [batch, C] |
+
+Pooling: "pooled" (BERT's tanh pooler on [CLS]; the default when the encoder
+has one), "cls" (the raw first token) or "mean" (the mean of the real tokens,
+as sentence-transformers models are trained).
+
+Example:
+
+>>> import numpy as np, keras_bertfam as bf
+>>> from keras_bertfam.models.tasks import build_task_model
+>>> model = build_task_model("bert_tiny", "classification", num_classes=3,
+...                          num_layers=1, vocabulary_size=100)
+>>> x = {"token_ids": np.array([[2, 7, 3, 0]]), "segment_ids": np.zeros((1, 4), "int32"),
+...      "padding_mask": np.array([[1, 1, 1, 0]])}
+>>> tuple(model(x)["logits"].shape)
+(1, 3)
+"""
+
+from __future__ import annotations
+
+import keras
+
+from keras_bertfam.layers import (
+    FoldChoices,
+    SentenceHead,
+    SequencePooling,
+    SpanLogits,
+    UnfoldChoices,
+)
+from keras_bertfam.models.builders import ENCODER_INPUTS, build_encoder, encoder_of
+
+TASKS = ("classification", "token_classification", "question_answering", "multiple_choice")
+POOLINGS = ("pooled", "cls", "mean")
+
+
+def build_task_model(
+    encoder,
+    task: str,
+    num_classes: int | None = None,
+    pooling: str | None = None,
+    dropout: float = 0.1,
+    initializer_range: float = 0.02,
+    name: str | None = None,
+    **overrides,
+) -> keras.Model:
+    """An encoder with a fine-tuning head for `task`.
+
+    Args:
+        encoder: a keras_bertfam encoder or pretrainer `keras.Model`, or an
+            `EncoderConfig` / preset name (then built with `**overrides`).
+        task: one of "classification", "token_classification",
+            "question_answering", "multiple_choice".
+        num_classes: classes (classification, token classification) or
+            choices per example (multiple choice); unused for QA.
+        pooling: "pooled", "cls" or "mean" for classification and multiple
+            choice; None means "pooled" if the encoder has a pooler, else "cls".
+        dropout: dropout before the head's Dense layer.
+    """
+    if task not in TASKS:
+        raise ValueError(f"task={task!r} is not one of {list(TASKS)}")
+    if task != "question_answering" and not (isinstance(num_classes, int) and num_classes >= 1):
+        raise ValueError(f"task={task!r} needs num_classes >= 1, got num_classes={num_classes!r}")
+    if not isinstance(encoder, keras.Model):
+        encoder = build_encoder(encoder, **overrides)
+    elif overrides:
+        raise ValueError(f"config overrides {sorted(overrides)} need a config, not a built model")
+    encoder = encoder_of(encoder)
+    if pooling is None:
+        pooling = "pooled" if "pooled_output" in encoder.output else "cls"
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling={pooling!r} is not one of {list(POOLINGS)}")
+    if pooling == "pooled" and "pooled_output" not in encoder.output:
+        raise ValueError("pooling='pooled' needs an encoder with a pooler; use 'cls' or 'mean'")
+    head = dict(dropout=dropout, initializer_range=initializer_range)
+
+    if task == "multiple_choice":
+        inputs = {
+            n: keras.Input((num_classes, None), dtype="int32", name=n) for n in ENCODER_INPUTS
+        }
+        flat = {n: FoldChoices(name=f"fold_{n}")(inputs[n]) for n in ENCODER_INPUTS}
+    else:
+        inputs = {n: keras.Input((None,), dtype="int32", name=n) for n in ENCODER_INPUTS}
+        flat = inputs
+    encoded = encoder(flat)
+    sequence = encoded["sequence_output"]
+
+    if task in ("classification", "multiple_choice"):
+        if pooling == "pooled":
+            features = encoded["pooled_output"]
+        else:
+            features = SequencePooling(pooling, name="pooling")(sequence, flat["padding_mask"])
+        units = num_classes if task == "classification" else 1
+        logits = SentenceHead(units, name="classifier", **head)(features)
+        if task == "multiple_choice":
+            logits = UnfoldChoices(num_classes, name="choices")(logits)
+        outputs = {"logits": logits}
+    elif task == "token_classification":
+        outputs = {"logits": SentenceHead(num_classes, name="classifier", **head)(sequence)}
+    else:
+        scores = SentenceHead(2, name="span_classifier", **head)(sequence)
+        start, end = SpanLogits(name="span_logits")(scores, inputs["padding_mask"])
+        outputs = {"start_logits": start, "end_logits": end}
+    return keras.Model(inputs, outputs, name=name or task)
