@@ -29,7 +29,7 @@ setup(
     extras_require={
         "dev": ["pytest>=8", "pytest-xdist>=3.5", "ruff==0.17.6"],
         "bench": ["tf-models-official~=2.20.0"],
-        "parity": ["torch==2.13.0", "transformers>=4.40"],
+        "parity": ["torch==2.13.0", "transformers>=4.40", "sentence-transformers>=3"],
     },
     entry_points={"console_scripts": ["bertfam=keras_bertfam.cli:main"]},
 )

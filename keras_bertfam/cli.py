@@ -6,6 +6,9 @@ Example:
     bertfam info my_config.json --set num_layers=6 --seq-length 512 --predictions 76
     bertfam create-vocab --kind wordpiece --size 8000 --out vocab/ corpus.txt
     bertfam create-data corpus.txt --tokenizer vocab/ --out data/ --objective nsp
+    bertfam convert path/to/hf_or_google_checkpoint --out converted/
+    bertfam finetune --model converted/ --train train.tsv --dev dev.tsv --out runs/topics
+    bertfam evaluate runs/topics dev.tsv
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import sys
 
 from keras_bertfam.models.config import ConfigError
 from keras_bertfam.models.presets import list_presets, resolve_config
+
+TASK_NAMES = ("classification", "token_classification", "question_answering", "multiple_choice")
 
 
 def _parse_override(text: str):
@@ -150,6 +155,63 @@ def _pretrain(args) -> int:
     return 0
 
 
+def _convert(args) -> int:
+    from keras_bertfam.convert.importer import convert_checkpoint
+
+    summary = convert_checkpoint(
+        args.path,
+        args.out,
+        task=args.task,
+        allow_missing=tuple(args.allow_missing),
+        overwrite=args.overwrite,
+        **dict(args.set),
+    )
+    print(
+        f"converted {summary['source']} ({summary['parameters']:,} parameters, "
+        f"tokenizer: {summary['tokenizer'] or 'none found'}) -> {summary['out']}/model.keras"
+    )
+    return 0
+
+
+def _finetune(args) -> int:
+    from keras_bertfam.training.finetune import finetune, format_report
+
+    summary = finetune(
+        args.model,
+        args.train,
+        args.dev,
+        task=args.task,
+        out=args.out,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        warmup_ratio=args.warmup_ratio,
+        max_sequence_length=args.seq_length,
+        pooling=args.pooling,
+        patience=args.patience,
+        bucketing=args.bucketing,
+        jit=args.jit,
+        seed=args.seed,
+    )
+    if "dev" in summary:
+        print(format_report(summary["dev"]))
+    rate = summary["useful_tokens_per_s"][-1]
+    print(f"{summary['epochs_run']} epoch(s), {rate:,.0f} useful tokens/s; wrote {args.out}/")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from keras_bertfam.training.finetune import evaluate, format_report
+
+    report, predictions = evaluate(args.model, args.data, batch_size=args.batch_size)
+    print(format_report(report))
+    if args.predictions:
+        with open(args.predictions, "w", encoding="utf-8") as f:
+            json.dump(predictions, f, indent=2)
+        print(f"wrote {args.predictions}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bertfam", description="BERT, ALBERT, RoBERTa and hybrids for Keras."
@@ -248,6 +310,65 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--checkpoint-every", type=int, help="updates between checkpoints")
     train.add_argument("--seed", type=int)
     train.set_defaults(run=_pretrain)
+
+    convert = commands.add_parser(
+        "convert",
+        help="import a Hugging Face (safetensors) or Google TF1 checkpoint into a .keras model",
+        description="Reads a Hugging Face folder (config.json + model.safetensors or a sharded "
+        "index) of BERT/ALBERT/RoBERTa, or a Google TF1 checkpoint (bert_config.json / "
+        "albert_config.json + *.ckpt), checks that every weight finds its place, and writes "
+        "model.keras, config.json and tokenizer/ to --out. PyTorch pickles are refused.",
+    )
+    convert.add_argument("path", help="checkpoint folder (or .safetensors file / TF1 prefix)")
+    convert.add_argument("--out", required=True, help="output folder")
+    convert.add_argument("--task", choices=["encoder", "pretraining"], default="pretraining")
+    convert.add_argument(
+        "--allow-missing",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="model weights that may stay initialized, e.g. pooler/ (roberta-base has none)",
+    )
+    _add_set_argument(convert)
+    convert.add_argument("--overwrite", action="store_true")
+    convert.set_defaults(run=_convert)
+
+    tune = commands.add_parser(
+        "finetune",
+        help="fine-tune a checkpoint on classification, token classification, QA or "
+        "multiple choice",
+        description="Task files: classification TSV (label, text[, text_b]) or JSONL; token "
+        "classification JSONL (tokens, tags); SQuAD JSON; multiple choice JSONL (question, "
+        "choices, label). Batches are bucketed by length; the best dev epoch is kept.",
+    )
+    tune.add_argument("--model", required=True, help="checkpoint folder (HF, Google or ours)")
+    tune.add_argument("--train", required=True, help="training file")
+    tune.add_argument("--dev", help="dev file (early stopping, best epoch, report)")
+    tune.add_argument("--task", choices=list(TASK_NAMES), default="classification")
+    tune.add_argument("--out", required=True, help="output folder")
+    tune.add_argument("--epochs", type=int, default=3)
+    tune.add_argument("--batch-size", type=int, default=32)
+    tune.add_argument("--learning-rate", type=float, default=5e-5)
+    tune.add_argument("--warmup-ratio", type=float, default=0.1)
+    tune.add_argument("--seq-length", type=int, default=128, help="max tokens per sequence")
+    tune.add_argument("--pooling", choices=["pooled", "cls", "mean"], help="default: pooled")
+    tune.add_argument("--patience", type=int, default=2, help="epochs without a better dev loss")
+    tune.add_argument(
+        "--bucketing",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="batch by length (--no-bucketing pads every batch to --seq-length)",
+    )
+    tune.add_argument("--jit", action=argparse.BooleanOptionalAction, default=False)
+    tune.add_argument("--seed", type=int, default=0)
+    tune.set_defaults(run=_finetune)
+
+    evaluate = commands.add_parser("evaluate", help="score a finetune output folder on a task file")
+    evaluate.add_argument("model", help="a folder written by bertfam finetune")
+    evaluate.add_argument("data", help="task file in the format the model was trained on")
+    evaluate.add_argument("--batch-size", type=int, default=64)
+    evaluate.add_argument("--predictions", help="write predictions (JSON) here")
+    evaluate.set_defaults(run=_evaluate)
     return parser
 
 

@@ -252,3 +252,16 @@ def test_real_minilm_matches_sentence_transformers():
         pooled /= np.linalg.norm(pooled)
         cosine = float(pooled @ np.array(sentence["embedding"]))
         assert cosine >= 0.9999, (sentence["text"][:40], cosine)
+
+
+def test_bertfam_convert_writes_a_folder_that_loads_back(tmp_path):
+    from keras_bertfam.cli import main
+
+    out = tmp_path / "converted"
+    assert main(["convert", str(FIXTURES / "albert"), "--out", str(out)]) == 0
+    assert main(["convert", str(FIXTURES / "albert"), "--out", str(out)]) == 2  # no overwrite
+    ref = reference("albert")
+    again = bf.from_pretrained(out, task="pretraining")
+    out_again = again(inputs_of(ref, with_positions=True))
+    np.testing.assert_allclose(out_again["sop_logits"], ref["sop_logits"], atol=TOL, rtol=0)
+    assert again.bertfam_config == bf.from_pretrained(FIXTURES / "albert").bertfam_config

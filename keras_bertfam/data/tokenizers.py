@@ -294,7 +294,8 @@ def load_tokenizer(path) -> Tokenizer:
 
     A `Tokenizer` passed in is returned as it is, so callers can take either.
     Folders are searched for, in order: tokenizer.json, vocab.txt, spiece.model /
-    sentencepiece.model / *.model, vocab.json + merges.txt.
+    sentencepiece.model / *.model, vocab.json + merges.txt, then a `tokenizer/`
+    subfolder (as keras_bertfam's output folders have).
     """
     if isinstance(path, Tokenizer):
         return path
@@ -308,6 +309,8 @@ def load_tokenizer(path) -> Tokenizer:
             return load_tokenizer(models[0])
         if (path / "vocab.json").is_file():
             return load_tokenizer(path / "vocab.json")
+        if (path / "tokenizer").is_dir():  # a keras_bertfam output folder
+            return load_tokenizer(path / "tokenizer")
         raise TokenizerError(
             f"no tokenizer in {str(path)!r}: expected tokenizer.json, vocab.txt, spiece.model "
             "or vocab.json + merges.txt"

@@ -50,6 +50,23 @@ class Throughput(keras.callbacks.Callback):
                 logs["tokens_per_s"] = rate
 
 
+class EpochTimer(keras.callbacks.Callback):
+    """Wall time of each epoch's training steps (validation excluded), in `seconds`."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = self._end = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._end = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(self._end - self._start)
+
+
 class ProgressFile(keras.callbacks.Callback):
     """Writes `{"epochs_done": n}` after each epoch, so a restart knows where the data was."""
 

@@ -1,0 +1,529 @@
+"""Fine-tuning data: read task files, pack token ids, and batch them by length.
+
+Files:
+
+- classification: TSV `label<TAB>text` or `label<TAB>text_a<TAB>text_b` (pairs),
+  with an optional header row whose first cell is `label`; or JSON Lines with
+  `text` (and `text_b`) and `label`.
+- token classification: JSON Lines with `tokens` (words) and `tags` (one per word).
+- question answering: SQuAD JSON (`data[].paragraphs[].qas[]`), v1.1 or v2.0.
+- multiple choice: JSON Lines with `question` (or `context`), `choices` and `label` (index).
+
+Packing is BERT's: `[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]`, the longer side
+trimmed first, segment ids 0 then 1. Batches are bucketed by length and padded
+only to their bucket's bound (16, 32, 64, ... up to `max_sequence_length`), so
+short texts do not pay for the longest ones and a compiled step sees a handful
+of shapes. `bucketing=False` pads every batch to `max_sequence_length`, the
+usual recipe, for comparison.
+
+Example:
+
+>>> from keras_bertfam.data.tasks import pack
+>>> pack([[7, 8, 9], [4, 5]], max_length=6, cls=1, sep=2)
+([1, 7, 8, 2, 4, 2], [0, 0, 0, 0, 1, 1])
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import string
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+
+class TaskDataError(ValueError):
+    """A fine-tuning file is missing, malformed, or holds a label the model does not know."""
+
+
+# -- reading -------------------------------------------------------------------------
+
+
+def _lines(path: Path):
+    path = Path(path)
+    if not path.is_file():
+        raise TaskDataError(f"data file {str(path)!r} does not exist")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise TaskDataError(f"{path}:{line}: not UTF-8 ({err.reason})") from None
+    return text.splitlines()
+
+
+def read_classification(path) -> list[dict]:
+    """Rows `{"texts": (a,) or (a, b), "label": str, "line": n}` from a TSV or JSONL file."""
+    path = Path(path)
+    rows = []
+    if path.suffix in (".jsonl", ".json"):
+        for n, record in _json_lines(path):
+            texts = tuple(record.get(k) for k in ("text", "text_b") if record.get(k) is not None)
+            rows.append(_checked_row(path, n, texts, record.get("label")))
+        return _nonempty(path, rows)
+    lines = _lines(path)
+    for n, cells in enumerate(csv.reader(lines, delimiter="\t"), start=1):
+        if n == 1 and cells and cells[0].strip().lower() == "label":
+            continue
+        if not cells:
+            continue
+        if len(cells) not in (2, 3):
+            raise TaskDataError(
+                f"{path}:{n}: expected label<TAB>text or label<TAB>text_a<TAB>text_b, "
+                f"got {len(cells)} column(s)"
+            )
+        rows.append(_checked_row(path, n, tuple(cells[1:]), cells[0]))
+    return _nonempty(path, rows)
+
+
+def _checked_row(path, n, texts, label):
+    if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
+        raise TaskDataError(f"{path}:{n}: empty text")
+    if label is None or str(label).strip() == "":
+        raise TaskDataError(f"{path}:{n}: missing label")
+    return {"texts": texts, "label": str(label).strip(), "line": n}
+
+
+def _nonempty(path, rows):
+    if not rows:
+        raise TaskDataError(f"data file {str(path)!r} holds no examples")
+    return rows
+
+
+def _json_lines(path: Path):
+    for n, line in enumerate(_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise TaskDataError(f"{path}:{n}: not valid JSON ({err.msg})") from None
+        if not isinstance(record, dict):
+            raise TaskDataError(f"{path}:{n}: expected a JSON object")
+        yield n, record
+
+
+def read_token_classification(path) -> list[dict]:
+    """Rows `{"words": [...], "tags": [...], "line": n}` from JSON Lines."""
+    rows = []
+    for n, record in _json_lines(Path(path)):
+        words, tags = record.get("tokens"), record.get("tags")
+        if not isinstance(words, list) or not words or not isinstance(tags, list):
+            raise TaskDataError(f"{path}:{n}: needs non-empty 'tokens' and 'tags' lists")
+        if len(words) != len(tags):
+            raise TaskDataError(f"{path}:{n}: {len(words)} tokens but {len(tags)} tags")
+        rows.append({"words": [str(w) for w in words], "tags": [str(t) for t in tags], "line": n})
+    return _nonempty(path, rows)
+
+
+def read_multiple_choice(path) -> list[dict]:
+    """Rows `{"context": str, "choices": [...], "label": int, "line": n}` from JSON Lines."""
+    rows = []
+    for n, record in _json_lines(Path(path)):
+        context = record.get("question", record.get("context"))
+        choices, label = record.get("choices"), record.get("label")
+        if not isinstance(context, str) or not context.strip():
+            raise TaskDataError(f"{path}:{n}: empty 'question'")
+        if not isinstance(choices, list) or len(choices) < 2:
+            raise TaskDataError(f"{path}:{n}: 'choices' must list at least 2 answers")
+        if not (isinstance(label, int) and 0 <= label < len(choices)):
+            raise TaskDataError(f"{path}:{n}: label={label!r} is not a choice index")
+        rows.append({"context": context, "choices": [str(c) for c in choices], "label": label,
+                     "line": n})  # fmt: skip
+    return _nonempty(path, rows)
+
+
+def read_squad(path) -> list[dict]:
+    """SQuAD questions `{"id", "question", "context", "answers": [(text, start)], ...}`."""
+    path = Path(path)
+    try:
+        data = json.loads("\n".join(_lines(path)))["data"]
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise TaskDataError(f"{path}: not SQuAD JSON ({err})") from None
+    rows = []
+    for article in data:
+        for paragraph in article.get("paragraphs", []):
+            context = paragraph["context"]
+            for qa in paragraph["qas"]:
+                answers = [(a["text"], a["answer_start"]) for a in qa.get("answers", [])]
+                for text, start in answers:
+                    if context[start : start + len(text)] != text:
+                        raise TaskDataError(
+                            f"{path}: question {qa['id']!r}: answer {text!r} is not at "
+                            f"answer_start={start} of its context"
+                        )
+                rows.append({"id": qa["id"], "question": qa["question"], "context": context,
+                             "answers": answers})  # fmt: skip
+    return _nonempty(path, rows)
+
+
+# -- packing -------------------------------------------------------------------------
+
+
+def pack(segments: list[list[int]], max_length: int, cls: int, sep: int):
+    """`[CLS] a [SEP] (b [SEP])`, trimming the longest segment first; (ids, segment ids)."""
+    segments = [list(s) for s in segments]
+    budget = max_length - 1 - len(segments)
+    if budget < len(segments):
+        raise ValueError(f"max_sequence_length={max_length} leaves no room for the text")
+    while sum(map(len, segments)) > budget:
+        # the longest loses a token; on a tie the later one (as BERT's _truncate_seq_pair)
+        longest = max(reversed(range(len(segments))), key=lambda i: len(segments[i]))
+        segments[longest].pop()
+    ids, types = [cls], [0]
+    for index, segment in enumerate(segments):
+        ids += [*segment, sep]
+        types += [index] * (len(segment) + 1)
+    return ids, types
+
+
+def tokenize_texts(tokenizer, texts: list[str], chunk: int = 2048) -> list[list[int]]:
+    """Token ids of many texts, tokenized in batches in the graph."""
+    ids = []
+    for start in range(0, len(texts), chunk):
+        ids += tokenizer.tokenize(texts[start : start + chunk]).to_list()
+    return ids
+
+
+def label_index(labels: list[str], known=None, path="data") -> tuple[list[str], np.ndarray]:
+    """Label names (sorted, or `known`) and the int32 index of each label."""
+    names = list(known) if known is not None else sorted(set(labels))
+    index = {name: i for i, name in enumerate(names)}
+    unknown = sorted(set(labels) - set(index))
+    if unknown:
+        raise TaskDataError(f"{path}: label(s) {unknown} are not among the model's {names}")
+    return names, np.array([index[label] for label in labels], np.int32)
+
+
+def encode_classification(rows, tokenizer, max_length: int):
+    """Packed (ids, segment ids) lists of classification rows."""
+    special = tokenizer.require_special("cls", "sep")
+    columns = max(len(r["texts"]) for r in rows)
+    if any(len(r["texts"]) != columns for r in rows):
+        raise TaskDataError("every row must have the same number of texts (1 or 2)")
+    pieces = [tokenize_texts(tokenizer, [r["texts"][c] for r in rows]) for c in range(columns)]
+    packed = [pack([p[i] for p in pieces], max_length, special["cls"], special["sep"])
+              for i in range(len(rows))]  # fmt: skip
+    return [p[0] for p in packed], [p[1] for p in packed]
+
+
+def encode_token_classification(rows, tokenizer, max_length: int, tag_ids: np.ndarray):
+    """(ids, segment ids, per-token labels, per-token weights): the first piece of each word
+    carries its tag, the others (and [CLS]/[SEP]) weight 0."""
+    special = tokenizer.require_special("cls", "sep", "unk")
+    words = [w for r in rows for w in r["words"]]
+    pieces = tokenize_texts(tokenizer, words)
+    ids, types, labels, weights = [], [], [], []
+    cursor = tag_cursor = 0
+    for row in rows:
+        row_ids, row_labels, row_weights = [special["cls"]], [0], [0.0]
+        for _ in row["words"]:
+            word = pieces[cursor] or [special["unk"]]
+            tag = int(tag_ids[tag_cursor])
+            cursor, tag_cursor = cursor + 1, tag_cursor + 1
+            if len(row_ids) + len(word) > max_length - 1:
+                continue  # words beyond the length are dropped (and not scored)
+            row_ids += word
+            row_labels += [tag] + [0] * (len(word) - 1)
+            row_weights += [1.0] + [0.0] * (len(word) - 1)
+        ids.append([*row_ids, special["sep"]])
+        types.append([0] * (len(row_ids) + 1))
+        labels.append([*row_labels, 0])
+        weights.append([*row_weights, 0.0])
+    return ids, types, labels, weights
+
+
+def encode_multiple_choice(rows, tokenizer, max_length: int):
+    """[example][choice] packed ids and segment ids of (question, choice) pairs."""
+    special = tokenizer.require_special("cls", "sep")
+    contexts = tokenize_texts(tokenizer, [r["context"] for r in rows])
+    choices = tokenize_texts(tokenizer, [c for r in rows for c in r["choices"]])
+    ids, types, cursor = [], [], 0
+    for row, context in zip(rows, contexts, strict=True):
+        packed = [pack([context, choices[cursor + k]], max_length, special["cls"], special["sep"])
+                  for k in range(len(row["choices"]))]  # fmt: skip
+        cursor += len(row["choices"])
+        ids.append([p[0] for p in packed])
+        types.append([p[1] for p in packed])
+    return ids, types
+
+
+# -- question answering --------------------------------------------------------------
+
+
+def _words(context: str):
+    """Whitespace words of `context` and the word index of every character."""
+    words, char_to_word, previous_space = [], [], True
+    for char in context:
+        if char.isspace():
+            previous_space = True
+        else:
+            if previous_space:
+                words.append(char)
+            else:
+                words[-1] += char
+            previous_space = False
+        char_to_word.append(max(len(words) - 1, 0))
+    return words, char_to_word
+
+
+def encode_squad(rows, tokenizer, max_length: int = 384, stride: int = 128, max_query: int = 64):
+    """Windows over each context (BERT's run_squad): features and the maps back to words.
+
+    Returns a dict of lists: ids, types, start, end (token positions of the
+    answer in the window, 0 = [CLS] when it is outside), example (row index),
+    token_to_word (word index per token, -1 outside the context).
+    """
+    special = tokenizer.require_special("cls", "sep")
+    questions = tokenize_texts(tokenizer, [r["question"] for r in rows])
+    contexts = [_words(r["context"]) for r in rows]
+    word_pieces = tokenize_texts(tokenizer, [w for words, _ in contexts for w in words])
+    out = {k: [] for k in ("ids", "types", "start", "end", "example", "token_to_word")}
+    cursor = 0
+    for index, (row, question, (words, char_to_word)) in enumerate(
+        zip(rows, questions, contexts, strict=True)
+    ):
+        question = question[:max_query]
+        tokens, token_word, word_first = [], [], []
+        for w in range(len(words)):
+            word_first.append(len(tokens))
+            tokens += word_pieces[cursor + w]
+            token_word += [w] * len(word_pieces[cursor + w])
+        cursor += len(words)
+        span = None
+        if row["answers"]:
+            text, start_char = row["answers"][0]
+            first_word = char_to_word[start_char]
+            last_word = char_to_word[start_char + len(text) - 1]
+            last_token = (
+                (word_first[last_word + 1] - 1) if last_word + 1 < len(words) else len(tokens) - 1
+            )
+            span = (word_first[first_word], last_token)  # fmt: skip
+        room = max_length - len(question) - 3
+        if room < 1:
+            raise ValueError(f"max_sequence_length={max_length} leaves no room for the context")
+        window_start = 0
+        while True:
+            window = range(window_start, min(window_start + room, len(tokens)))
+            offset = len(question) + 2
+            ids = [special["cls"], *question, special["sep"]]
+            ids += [tokens[t] for t in window] + [special["sep"]]
+            start = end = 0
+            if span and window.start <= span[0] and span[1] < window.stop:
+                start, end = span[0] - window.start + offset, span[1] - window.start + offset
+            out["ids"].append(ids)
+            out["types"].append([0] * offset + [1] * (len(window) + 1))
+            out["start"].append(start)
+            out["end"].append(end)
+            out["example"].append(index)
+            out["token_to_word"].append([-1] * offset + [token_word[t] for t in window] + [-1])
+            if window.stop >= len(tokens):
+                break
+            window_start += min(stride, room)
+    return out
+
+
+def best_spans(rows, features, start_logits, end_logits, max_answer_tokens: int = 30) -> dict:
+    """SQuAD predictions `{id: answer text}`: the best start <= end span in the context."""
+    best = {}
+    for f, index in enumerate(features["example"]):
+        to_word = features["token_to_word"][f]
+        starts, ends = start_logits[f], end_logits[f]
+        top_starts = np.argsort(starts[: len(to_word)])[::-1][:20]
+        top_ends = np.argsort(ends[: len(to_word)])[::-1][:20]
+        for s in top_starts:
+            for e in top_ends:
+                if to_word[s] < 0 or to_word[e] < 0 or e < s or e - s + 1 > max_answer_tokens:
+                    continue
+                score = float(starts[s] + ends[e])
+                if index not in best or score > best[index][0]:
+                    best[index] = (score, to_word[s], to_word[e])
+    predictions = {}
+    for index, row in enumerate(rows):
+        words, _ = _words(row["context"])
+        if index in best:
+            _, first, last = best[index]
+            predictions[row["id"]] = " ".join(words[first : last + 1])
+        else:
+            predictions[row["id"]] = ""
+    return predictions
+
+
+def _normalize_answer(text: str) -> list[str]:
+    text = "".join(c for c in text.lower() if c not in set(string.punctuation))
+    return re.sub(r"\b(a|an|the)\b", " ", text).split()
+
+
+def squad_scores(rows, predictions: dict) -> dict:
+    """Exact match and token F1 (the official SQuAD v1.1 definitions), in percent."""
+    exact = f1 = 0.0
+    for row in rows:
+        golds = [text for text, _ in row["answers"]] or [""]
+        guess = _normalize_answer(predictions.get(row["id"], ""))
+        exact += max(float(_normalize_answer(g) == guess) for g in golds)
+        scores = []
+        for gold in golds:
+            gold = _normalize_answer(gold)
+            common = sum((Counter(gold) & Counter(guess)).values())
+            if not gold or not guess:
+                scores.append(float(gold == guess))
+            elif common == 0:
+                scores.append(0.0)
+            else:
+                p, r = common / len(guess), common / len(gold)
+                scores.append(2 * p * r / (p + r))
+        f1 += max(scores)
+    return {"exact_match": 100 * exact / len(rows), "f1": 100 * f1 / len(rows)}
+
+
+# -- batching ------------------------------------------------------------------------
+
+
+def bucket_bounds(max_length: int) -> list[int]:
+    """Padded lengths of the buckets: 16, 32, 64, ... and `max_length`."""
+    bounds, length = [], 16
+    while length < max_length:
+        bounds.append(length)
+        length *= 2
+    return [*bounds, max_length]
+
+
+def batches(
+    features: dict,
+    targets,
+    batch_size: int,
+    max_length: int,
+    pad_id: int = 0,
+    bucketing: bool = True,
+    shuffle: bool = False,
+    seed: int = 0,
+):
+    """A `tf.data.Dataset` of (inputs, targets[, sample weights]) batches.
+
+    Args:
+        features: `{"token_ids": [[...]], "segment_ids": [[...]]}` ragged lists
+            (or one more level for multiple choice: [example][choice][token]).
+        targets: a dict of per-example arrays or ragged lists (keys = model
+            outputs), or a (targets, sample_weights) pair of such dicts.
+        bucketing: pad each batch to its length bucket (True) or to `max_length`.
+    """
+    import tensorflow as tf
+
+    def ragged(values, dtype):
+        if isinstance(values, np.ndarray):
+            return values
+        return tf.ragged.constant(values, dtype=dtype)
+
+    weights = None
+    if isinstance(targets, tuple):
+        targets, weights = targets
+    x = {k: ragged(v, tf.int32) for k, v in features.items()}
+    y = {k: ragged(v, tf.float32 if np.asarray(v[0]).dtype.kind == "f" else tf.int32)
+         for k, v in targets.items()}  # fmt: skip
+    parts = (x, y)
+    if weights is not None:
+        parts = (x, y, {k: ragged(v, tf.float32) for k, v in weights.items()})
+    dataset = tf.data.Dataset.from_tensor_slices(parts)
+
+    def dense(*element):
+        element = tf.nest.map_structure(
+            lambda t: t.to_tensor() if isinstance(t, tf.RaggedTensor) else t, element
+        )
+        element[0]["padding_mask"] = tf.ones_like(element[0]["token_ids"])
+        return element
+
+    dataset = dataset.map(dense)
+    if shuffle:
+        dataset = dataset.shuffle(min(len(features["token_ids"]), 20_000), seed=seed)
+    padding_values = tf.nest.map_structure(lambda s: tf.zeros((), s.dtype), dataset.element_spec)
+    padding_values[0]["token_ids"] = tf.constant(pad_id, tf.int32)
+    if not bucketing:
+        shapes = tf.nest.map_structure(
+            lambda spec: [max_length if d is None else d for d in spec.shape], dataset.element_spec
+        )
+        return dataset.padded_batch(batch_size, shapes, padding_values).prefetch(2)
+    bounds = bucket_bounds(max_length)
+    return (
+        dataset.bucket_by_sequence_length(
+            lambda x, *_: tf.shape(x["token_ids"])[-1],
+            bucket_boundaries=[b + 1 for b in bounds[:-1]],
+            bucket_batch_sizes=[batch_size] * len(bounds),
+            padding_values=padding_values,
+            pad_to_bucket_boundary=False,
+        )
+        .map(lambda *e: _pad_to_bound(e, bounds, pad_id))
+        .prefetch(2)
+    )
+
+
+def _pad_to_bound(element, bounds, pad_id):
+    """Pad a bucketed batch's sequence axis up to its bucket bound (few shapes for XLA)."""
+    import tensorflow as tf
+
+    length = tf.shape(element[0]["token_ids"])[-1]
+    bound = tf.reduce_min(tf.boolean_mask(tf.constant(bounds), tf.constant(bounds) >= length))
+
+    def pad(t, value):
+        if t.shape.rank < 2:
+            return t
+        extra = bound - tf.shape(t)[-1]
+        paddings = [[0, 0]] * (t.shape.rank - 1) + [[0, extra]]
+        return tf.pad(t, paddings, constant_values=tf.cast(value, t.dtype))
+
+    x = dict(element[0])
+    x = {k: pad(v, pad_id if k == "token_ids" else 0) for k, v in x.items()}
+    rest = [tf.nest.map_structure(lambda t: pad(t, 0), part) for part in element[1:]]
+    return (x, *rest)
+
+
+# -- one entry point per task --------------------------------------------------------
+
+TASK_READERS = {
+    "classification": read_classification,
+    "token_classification": read_token_classification,
+    "question_answering": read_squad,
+    "multiple_choice": read_multiple_choice,
+}
+
+
+def prepare(task: str, path, tokenizer, max_length: int, labels=None, doc_stride: int = 128):
+    """Read and encode a task file.
+
+    Returns a dict with `rows` (as read), `features` ({token_ids, segment_ids}
+    ragged lists), `targets` (a dict keyed by model output, or a (targets,
+    sample_weights) pair), `labels` (class names, or None) and, for QA,
+    `windows` (the maps back from windows to words).
+    """
+    if task not in TASK_READERS:
+        raise ValueError(f"task={task!r} is not one of {list(TASK_READERS)}")
+    rows = TASK_READERS[task](path)
+    result = {"rows": rows, "labels": None}
+    if task == "classification":
+        names, y = label_index([r["label"] for r in rows], labels, path)
+        ids, types = encode_classification(rows, tokenizer, max_length)
+        result.update(labels=names, targets={"logits": y})
+    elif task == "token_classification":
+        names, tags = label_index([t for r in rows for t in r["tags"]], labels, path)
+        ids, types, y, w = encode_token_classification(rows, tokenizer, max_length, tags)
+        result.update(labels=names, targets=({"logits": y}, {"logits": w}))
+    elif task == "multiple_choice":
+        ids, types = encode_multiple_choice(rows, tokenizer, max_length)
+        counts = {len(r["choices"]) for r in rows}
+        if len(counts) != 1:
+            raise TaskDataError(f"{path}: every question needs the same number of choices")
+        result.update(targets={"logits": np.array([r["label"] for r in rows], np.int32)})
+    else:
+        windows = encode_squad(rows, tokenizer, max_length, doc_stride)
+        ids, types = windows["ids"], windows["types"]
+        result.update(
+            windows=windows,
+            targets={
+                "start_logits": np.array(windows["start"], np.int32),
+                "end_logits": np.array(windows["end"], np.int32),
+            },
+        )
+    result["features"] = {"token_ids": ids, "segment_ids": types}
+    return result

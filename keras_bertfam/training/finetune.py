@@ -1,0 +1,266 @@
+"""The fine-tuning recipe: a checkpoint + task files -> a task model, its best epoch kept.
+
+`finetune` reads the task files (`keras_bertfam.data.tasks`), puts the task head
+on the encoder (`build_task_model`), trains with AdamW, linear warmup and decay,
+batches bucketed by length, early stopping on the dev loss, and keeps the best
+epoch. The output folder receives `model.keras`, `task.json` (task, label names,
+sequence length), the tokenizer files, `training_summary.json` and
+`eval_report.json`. `evaluate` scores a saved folder on a file: accuracy and
+per-class precision/recall/F1, or SQuAD exact match/F1 (and the predictions).
+
+Example:
+
+>>> from keras_bertfam.training.finetune import classification_report
+>>> r = classification_report([0, 1, 1, 0], [0, 1, 0, 0], ["neg", "pos"])
+>>> r["accuracy"], r["per_class"]["pos"]["recall"]
+(0.75, 0.5)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from keras_bertfam.training.callbacks import EpochTimer
+
+TASK_FILE = "task.json"
+
+
+def classification_report(truth, predicted, labels: list[str], weights=None) -> dict:
+    """Accuracy, macro F1 and per-class precision/recall/F1/support."""
+    truth, predicted = np.asarray(truth).ravel(), np.asarray(predicted).ravel()
+    keep = np.ones_like(truth, bool) if weights is None else np.asarray(weights).ravel() > 0
+    truth, predicted = truth[keep], predicted[keep]
+    per_class = {}
+    for index, name in enumerate(labels):
+        tp = int(np.sum((predicted == index) & (truth == index)))
+        p_count, t_count = int(np.sum(predicted == index)), int(np.sum(truth == index))
+        precision = tp / p_count if p_count else 0.0
+        recall = tp / t_count if t_count else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[name] = {"precision": precision, "recall": recall, "f1": f1, "support": t_count}
+    present = [v["f1"] for v in per_class.values() if v["support"]]
+    return {
+        "examples": int(truth.size),
+        "accuracy": float(np.mean(truth == predicted)) if truth.size else 0.0,
+        "macro_f1": float(np.mean(present)) if present else 0.0,
+        "per_class": per_class,
+    }
+
+
+def format_report(report: dict) -> str:
+    """A printable table of a classification report (or the SQuAD scores)."""
+    if "per_class" not in report:
+        return "  ".join(f"{k}: {v:.2f}" for k, v in report.items() if isinstance(v, float))
+    lines = [f"{'class':<20}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}"]
+    for name, row in report["per_class"].items():
+        lines.append(
+            f"{name[:19]:<20}{row['precision']:>10.3f}{row['recall']:>10.3f}"
+            f"{row['f1']:>10.3f}{row['support']:>9d}"
+        )
+    lines.append(
+        f"accuracy {report['accuracy']:.4f}   macro F1 {report['macro_f1']:.4f}   "
+        f"examples {report['examples']}"
+    )
+    return "\n".join(lines)
+
+
+def predict_and_score(model, data: dict, task: str, labels, batch_size: int, max_length: int,
+                      pad_id: int) -> tuple[dict, object]:  # fmt: skip
+    """(report, predictions) of `model` on prepared `data` (see `data.tasks.prepare`)."""
+    from keras_bertfam.data.tasks import batches, best_spans, squad_scores
+
+    count = len(data["features"]["token_ids"])
+    # The example index rides along as the target, so bucketed batches can be put back in order.
+    dataset = batches(data["features"], {"index": np.arange(count, dtype=np.int32)}, batch_size,
+                      max_length, pad_id)  # fmt: skip
+    restored = {}
+    for x, y in dataset:
+        for name, value in model.predict_on_batch(x).items():
+            column = restored.setdefault(name, [None] * count)
+            for index, row in zip(y["index"].numpy(), np.asarray(value), strict=True):
+                column[index] = row
+    if task == "question_answering":
+        predictions = best_spans(
+            data["rows"], data["windows"], restored["start_logits"], restored["end_logits"]
+        )
+        return squad_scores(data["rows"], predictions), predictions
+    predicted = [np.argmax(v, axis=-1) for v in restored["logits"]]
+    if task == "token_classification":
+        y, w = data["targets"][0]["logits"], data["targets"][1]["logits"]
+        truth = np.concatenate([np.asarray(t) for t in y])
+        weights = np.concatenate([np.asarray(t) for t in w])
+        guess = np.concatenate([p[: len(t)] for p, t in zip(predicted, y, strict=True)])
+        tags = [
+            [labels[int(k)] for k, keep in zip(p, ws, strict=False) if keep > 0]
+            for p, ws in zip(predicted, w, strict=True)
+        ]
+        return classification_report(truth, guess, labels, weights), tags
+    if task == "multiple_choice":
+        names = [str(k) for k in range(np.asarray(restored["logits"][0]).shape[-1])]
+        report = classification_report(data["targets"]["logits"], predicted, names)
+        return report, [int(k) for k in predicted]
+    report = classification_report(data["targets"]["logits"], predicted, labels)
+    return report, [labels[int(k)] for k in predicted]
+
+
+def finetune(
+    model,
+    train,
+    dev=None,
+    task: str = "classification",
+    out="runs/finetune",
+    epochs: int = 3,
+    batch_size: int = 32,
+    learning_rate: float = 5e-5,
+    warmup_ratio: float = 0.1,
+    weight_decay: float = 0.01,
+    max_sequence_length: int = 128,
+    pooling: str | None = None,
+    dropout: float = 0.1,
+    patience: int = 2,
+    bucketing: bool = True,
+    jit: bool = False,
+    seed: int = 0,
+    tokenizer=None,
+    verbose: int = 1,
+) -> dict:
+    """Fine-tune `model` (a checkpoint path or an encoder `keras.Model`) on `train`.
+
+    Args:
+        model: anything `from_pretrained` reads, or a keras_bertfam encoder
+            (then pass `tokenizer`).
+        train, dev: task files (see `keras_bertfam.data.tasks`).
+        task: "classification", "token_classification", "question_answering"
+            or "multiple_choice".
+        pooling: "pooled", "cls" or "mean" for classification heads.
+        patience: epochs without a better dev loss before stopping.
+        bucketing: length-bucketed batches (False: pad every batch to max length).
+        jit: XLA-compile the step (each bucket shape compiles once).
+
+    Returns:
+        The summary written to `training_summary.json`, with the dev report.
+    """
+    import keras
+    import tensorflow as tf
+
+    from keras_bertfam.convert.importer import from_pretrained
+    from keras_bertfam.data.tasks import batches, prepare
+    from keras_bertfam.data.tokenizers import load_tokenizer
+    from keras_bertfam.models.tasks import build_task_model
+    from keras_bertfam.training.optimizers import build_optimizer
+    from keras_bertfam.training.recipe import compile_pretrainer
+
+    keras.utils.set_random_seed(seed)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if tokenizer is None:
+        if not isinstance(model, str | Path):
+            raise ValueError("a model passed as a keras.Model needs tokenizer=")
+        tokenizer = model
+    tokenizer = load_tokenizer(tokenizer)
+    pad_id = tokenizer.special_ids.get("pad", 0)
+    encoder = from_pretrained(model) if isinstance(model, str | Path) else model
+
+    train_data = prepare(task, train, tokenizer, max_sequence_length)
+    labels = train_data["labels"]
+    dev_data = prepare(task, dev, tokenizer, max_sequence_length, labels) if dev else None
+    num_classes = len(labels) if labels else None
+    if task == "multiple_choice":
+        num_classes = len(train_data["rows"][0]["choices"])
+    task_model = build_task_model(encoder, task, num_classes, pooling=pooling, dropout=dropout)
+
+    def dataset(data, shuffle):
+        ds = batches(data["features"], data["targets"], batch_size, max_sequence_length,
+                     pad_id, bucketing, shuffle, seed)  # fmt: skip
+        # Bucketing hides the batch count; count once so Keras knows the epoch's end.
+        return ds.apply(tf.data.experimental.assert_cardinality(sum(1 for _ in ds)))
+
+    train_ds = dataset(train_data, shuffle=True)
+    total = int(train_ds.cardinality()) * epochs
+    optimizer = build_optimizer(
+        "adamw", task_model, learning_rate, total, int(warmup_ratio * total), weight_decay
+    )
+    compile_pretrainer(task_model, optimizer, jit)
+    callbacks = [keras.callbacks.TensorBoard(str(out / "logs"))]
+    best = out / "model.keras"
+    if dev_data:
+        callbacks += [
+            keras.callbacks.EarlyStopping("val_loss", patience=patience),
+            keras.callbacks.ModelCheckpoint(str(best), "val_loss", save_best_only=True),
+        ]
+    tokens = sum(map(len, _flat_sequences(train_data["features"]["token_ids"])))
+    epoch_times = EpochTimer()
+    callbacks.append(epoch_times)
+    history = task_model.fit(
+        train_ds,
+        validation_data=dataset(dev_data, shuffle=False) if dev_data else None,
+        epochs=epochs,
+        callbacks=callbacks,
+        shuffle=False,  # the dataset shuffles (within a seed) before bucketing
+        verbose=verbose,
+    )
+    if not dev_data:
+        task_model.save(best)
+    task_model = keras.saving.load_model(best)
+    task_info = {"task": task, "labels": labels, "max_sequence_length": max_sequence_length,
+                 "num_choices": num_classes if task == "multiple_choice" else None,
+                 "source": str(model) if isinstance(model, str | Path) else None}  # fmt: skip
+    (out / TASK_FILE).write_text(json.dumps(task_info, indent=2))
+    tokenizer.copy_files(out / "tokenizer")
+    summary = {
+        "epochs_run": len(history.history["loss"]),
+        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+        "train_examples": len(train_data["rows"]),
+        "train_tokens_per_epoch": tokens,
+        "useful_tokens_per_s": [tokens / t for t in epoch_times.seconds],
+    }
+    if dev_data:
+        report, predictions = predict_and_score(
+            task_model, dev_data, task, labels, batch_size, max_sequence_length, pad_id
+        )
+        summary["dev"] = report
+        (out / "eval_report.json").write_text(json.dumps(report, indent=2))
+        if task == "question_answering":
+            (out / "predictions.json").write_text(json.dumps(predictions, indent=2))
+    (out / "training_summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def _flat_sequences(token_ids):
+    for item in token_ids:
+        if item and isinstance(item[0], list):  # multiple choice: [choice][token]
+            yield from item
+        else:
+            yield item
+
+
+def load_finetuned(folder):
+    """(task model, task info, tokenizer) of a folder written by `finetune`."""
+    import keras
+
+    from keras_bertfam.data.tokenizers import load_tokenizer
+
+    folder = Path(folder)
+    for name in ("model.keras", TASK_FILE):
+        if not (folder / name).is_file():
+            raise FileNotFoundError(f"{str(folder / name)!r} is missing: not a finetune output")
+    info = json.loads((folder / TASK_FILE).read_text())
+    return (
+        keras.saving.load_model(folder / "model.keras"),
+        info,
+        load_tokenizer(folder / "tokenizer"),
+    )
+
+
+def evaluate(folder, path, batch_size: int = 64) -> tuple[dict, object]:
+    """Score a `finetune` output folder on a task file: (report, predictions)."""
+    from keras_bertfam.data.tasks import prepare
+
+    model, info, tokenizer = load_finetuned(folder)
+    length = info["max_sequence_length"]
+    data = prepare(info["task"], path, tokenizer, length, info["labels"])
+    pad_id = tokenizer.special_ids.get("pad", 0)
+    return predict_and_score(model, data, info["task"], info["labels"], batch_size, length, pad_id)

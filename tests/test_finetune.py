@@ -1,0 +1,177 @@
+"""Fine-tuning: task heads, task files, length bucketing, the finetune/evaluate recipe."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import keras_bertfam as bf
+from keras_bertfam.data.tasks import (
+    TaskDataError,
+    batches,
+    best_spans,
+    bucket_bounds,
+    encode_squad,
+    pack,
+    prepare,
+    read_classification,
+    squad_scores,
+)
+from keras_bertfam.models.tasks import build_task_model
+from tests.data_fixtures import minilm_dir
+
+FORTUNES = Path(__file__).resolve().parents[2] / "shared" / "data"
+TRAIN = FORTUNES / "fortunes-topics-train.tsv"
+DEV = FORTUNES / "fortunes-topics-dev.tsv"
+TINY = dict(num_layers=1, vocabulary_size=30522, hidden_dim=32, num_heads=2, intermediate_dim=64)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return bf.load_tokenizer(minilm_dir())
+
+
+def x_of(ids, types=None):
+    ids = np.array(ids, "int32")
+    types = np.zeros_like(ids) if types is None else np.array(types, "int32")
+    return {"token_ids": ids, "segment_ids": types, "padding_mask": (ids != 0).astype("int32")}
+
+
+@pytest.mark.parametrize(
+    "task,num_classes,expected",
+    [
+        ("classification", 3, {"logits": (2, 3)}),
+        ("token_classification", 5, {"logits": (2, 6, 5)}),
+        ("question_answering", None, {"start_logits": (2, 6), "end_logits": (2, 6)}),
+    ],
+)
+def test_task_models_shapes_and_keras_round_trip(task, num_classes, expected, tmp_path):
+    model = build_task_model("bert_tiny", task, num_classes, **TINY)
+    x = x_of([[101, 7, 8, 102, 0, 0], [101, 9, 102, 5, 6, 102]])
+    out = model(x)
+    assert {k: tuple(v.shape) for k, v in out.items()} == expected
+    model.save(tmp_path / "m.keras")
+    again = keras.saving.load_model(tmp_path / "m.keras")
+    for name, value in again(x).items():
+        np.testing.assert_allclose(value, out[name], atol=1e-6)
+    if task == "question_answering":  # no span may start or end on padding
+        assert float(np.max(np.asarray(out["start_logits"])[0, 4:])) < -1e8
+
+
+def test_mean_pooling_ignores_padding_and_multiple_choice_scores_each_choice():
+    model = build_task_model("bert_tiny", "classification", 2, pooling="mean", **TINY)
+    short = model(x_of([[101, 7, 102]]))["logits"]
+    padded = model(x_of([[101, 7, 102, 0, 0]]))["logits"]
+    np.testing.assert_allclose(short, padded, atol=1e-5)
+    encoder = bf.build_encoder("bert_tiny", **TINY)
+    choice = build_task_model(encoder, "multiple_choice", 3, pooling="cls")
+    single = build_task_model(encoder, "classification", 1, pooling="cls")
+    single.get_layer("classifier").set_weights(choice.get_layer("classifier").get_weights())
+    rows = [[101, 7, 102, 8, 102], [101, 7, 102, 9, 102], [101, 7, 102, 4, 102]]
+    together = choice({k: v[None] for k, v in x_of(rows).items()})["logits"]
+    apart = single(x_of(rows))["logits"][:, 0]
+    np.testing.assert_allclose(np.asarray(together)[0], apart, atol=1e-5)
+    with pytest.raises(ValueError, match="num_classes"):
+        build_task_model(encoder, "classification")
+    with pytest.raises(ValueError, match="task='summarize'"):
+        build_task_model(encoder, "summarize", 2)
+
+
+def test_pack_trims_the_longer_text_first():
+    ids, types = pack([list(range(10, 20)), [5, 6]], max_length=8, cls=1, sep=2)
+    assert ids == [1, 10, 11, 12, 2, 5, 6, 2] and types == [0] * 5 + [1] * 3
+    with pytest.raises(ValueError, match="max_sequence_length=2"):
+        pack([[5]], 2, 1, 2)
+
+
+def test_task_files_bad_input(tmp_path):
+    cases = {
+        "columns.tsv": ("label\ttext\nonly-one-column\n", "got 1 column"),
+        "empty.tsv": ("label\ttext\nart\t  \n", ":2: empty text"),
+        "nothing.tsv": ("label\ttext\n", "holds no examples"),
+        "latin1.tsv": (b"art\tcaf\xe9\n", ":1: not UTF-8"),
+        "bad.jsonl": ('{"text": "a", "label": "x"}\n{oops\n', ":2: not valid JSON"),
+    }
+    for name, (content, message) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        with pytest.raises(TaskDataError, match=message):
+            read_classification(path)
+    with pytest.raises(TaskDataError, match="does not exist"):
+        read_classification(tmp_path / "missing.tsv")
+    dev = tmp_path / "dev.tsv"
+    dev.write_text("astrology\tyour stars\n")
+    with pytest.raises(TaskDataError, match=r"\['astrology'\] are not among"):
+        prepare("classification", dev, bf.load_tokenizer(minilm_dir()), 32, labels=["art"])
+
+
+def test_real_fortunes_read_and_bucketed_without_loss(tokenizer):
+    rows = read_classification(TRAIN)
+    assert len(rows) == 3580 and len({r["label"] for r in rows}) == 14
+    assert any('"' in r["texts"][0] for r in rows)  # CSV quoting was undone
+    data = prepare("classification", TRAIN, tokenizer, 128)
+    lengths = sorted(map(len, data["features"]["token_ids"]))
+    seen, padded, shapes = 0, 0, set()
+    for x, _ in batches(data["features"], data["targets"], 32, 128, bucketing=True):
+        ids = x["token_ids"].numpy()
+        shapes.add(ids.shape[1])
+        assert ids.shape[1] in bucket_bounds(128)
+        assert np.array_equal(x["padding_mask"].numpy(), (ids != 0).astype("int32"))
+        seen += len(ids)
+        padded += ids.size
+    assert seen == len(rows) and len(shapes) <= len(bucket_bounds(128))
+    # bucketing pads far less than padding every batch to 128
+    assert padded < 0.5 * 128 * len(rows), (padded, sum(lengths))
+
+
+def test_squad_windows_recover_the_answers(tokenizer):
+    context = " ".join(f"word{i}" for i in range(120)) + " The capital is Paris , France ."
+    rows = [
+        {"id": "q1", "question": "What is the capital?", "context": context,
+         "answers": [("Paris", context.index("Paris"))]},
+        {"id": "q2", "question": "Which word?", "context": "alpha beta gamma",
+         "answers": [("beta", 6)]},
+    ]  # fmt: skip
+    windows = encode_squad(rows, tokenizer, max_length=64, stride=32)
+    assert windows["example"].count(0) > 1  # the long context needed several windows
+    length = max(map(len, windows["ids"]))
+    start = np.full((len(windows["ids"]), length), -10.0)
+    end = np.full_like(start, -10.0)
+    for f, (s, e) in enumerate(zip(windows["start"], windows["end"], strict=True)):
+        if s:  # a window that holds the answer scores it
+            start[f, s], end[f, e] = 10.0, 10.0
+    predictions = best_spans(rows, windows, start, end)
+    assert predictions == {"q1": "Paris", "q2": "beta"}
+    assert squad_scores(rows, predictions) == {"exact_match": 100.0, "f1": 100.0}
+    assert squad_scores(rows, {"q1": "paris france", "q2": "x"})["f1"] == pytest.approx(100 / 3)
+
+
+def test_finetune_then_evaluate_on_real_fortunes(tmp_path, tokenizer):
+    subset = tmp_path / "train.tsv"
+    subset.write_text("\n".join(TRAIN.read_text(encoding="utf-8").splitlines()[:257]) + "\n")
+    dev = tmp_path / "dev.tsv"
+    dev.write_text("\n".join(DEV.read_text(encoding="utf-8").splitlines()[:97]) + "\n")
+    encoder = bf.build_encoder("bert_tiny", **TINY)
+    out = tmp_path / "run"
+    summary = bf_finetune(encoder, subset, dev, out, tokenizer)
+    assert summary["history"]["loss"][-1] < summary["history"]["loss"][0]
+    for name in ("model.keras", "task.json", "eval_report.json", "training_summary.json"):
+        assert (out / name).exists(), name
+    assert bf.load_tokenizer(out).vocabulary == tokenizer.vocabulary
+    from keras_bertfam.training.finetune import evaluate
+
+    report, predictions = evaluate(out, dev)
+    assert report["accuracy"] == pytest.approx(summary["dev"]["accuracy"])
+    assert report["examples"] == 96 and len(predictions) == 96
+    assert set(predictions) <= set(json.loads((out / "task.json").read_text())["labels"])
+
+
+def bf_finetune(encoder, train, dev, out, tokenizer):
+    from keras_bertfam.training.finetune import finetune
+
+    return finetune(encoder, train, dev, out=out, epochs=3, batch_size=16, learning_rate=1e-3,
+                    max_sequence_length=64, tokenizer=tokenizer, verbose=0)  # fmt: skip
