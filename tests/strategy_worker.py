@@ -45,10 +45,6 @@ def main():
     rng = np.random.default_rng(2)
     y = {"mlm_logits": rng.integers(0, 500, (8, 3)), "nsp_logits": rng.integers(0, 2, 8)}
     data = tf.data.Dataset.from_tensors((batch, y)).repeat(4)
-    if strategy_name == "multi-worker":
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
-        data = data.with_options(options)
     reference = bf.build_pretrainer(config)  # same initial weights in every run
     with strategy.scope():
         model = bf.build_pretrainer(config)

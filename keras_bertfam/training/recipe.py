@@ -10,6 +10,14 @@ is killed restarts from its last checkpoint, skips the data it had read and
 ends at the same step. The output folder receives the model (`model.keras`),
 its config, the tokenizer files, TensorBoard logs and `training_summary.json`.
 
+Under `MultiWorkerMirroredStrategy`, where Keras 3's `fit` fails, the same model,
+losses, metrics, optimizer and callbacks run in `loop.fit_distributed` instead.
+Every worker reads the whole input pipeline and keeps its replicas' rows of each
+global batch (DATA sharding), so the updates are those of one process with the
+same global batch. The chief writes the outputs; the other workers write theirs
+(backups included, which they resume from) into `out_dir/.worker-<i>`, removed
+at the end.
+
 Example:
 
 >>> import tempfile
@@ -44,6 +52,7 @@ from keras_bertfam.data.tokenizers import load_tokenizer
 from keras_bertfam.models.builders import build_pretrainer
 from keras_bertfam.models.config import EncoderConfig
 from keras_bertfam.training.callbacks import ProgressFile, Throughput
+from keras_bertfam.training.loop import fit_distributed
 from keras_bertfam.training.optimizers import build_optimizer
 from keras_bertfam.training.strategy import get_strategy
 
@@ -150,7 +159,11 @@ def pretrain(
 
     train = train or TrainConfig()
     strategy = get_strategy(train.strategy, train.tpu_address)  # before any TF op runs
+    multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
     out = Path(out_dir)
+    if multi_worker and not strategy.extended.should_checkpoint:  # not the chief
+        resolver = strategy.cluster_resolver
+        out = out / f".{resolver.task_type}-{resolver.task_id}"  # removed at the end
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(train.seed)
     dataset, tok, data_cfg = _dataset(data, tokenizer, data_config, train.batch_size, train.seed)
@@ -176,6 +189,12 @@ def pretrain(
     done = ProgressFile.epochs_done(progress)
     if done:  # resuming: skip the batches the interrupted run had consumed
         dataset = dataset.skip(done * micro_steps_per_epoch)
+    if multi_worker:
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA
+        )
+        dataset = dataset.with_options(options)
 
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(train.precision)
@@ -196,14 +215,12 @@ def pretrain(
             compile_pretrainer(model, optimizer, train.jit)
         throughput = Throughput(train.batch_size * data_cfg.max_seq_length)
         start = time.perf_counter()
-        history = model.fit(
-            dataset,
+        fit_args = dict(
             epochs=epochs,
             steps_per_epoch=micro_steps_per_epoch,
             validation_data=validation_data,
             validation_steps=validation_steps,
             verbose=train.verbose,
-            shuffle=False,
             callbacks=[
                 keras.callbacks.BackupAndRestore(str(out / "backup")),
                 ProgressFile(progress),
@@ -213,6 +230,10 @@ def pretrain(
                 *callbacks,
             ],
         )
+        if multi_worker:
+            history = fit_distributed(model, dataset, jit=train.jit, **fit_args)
+        else:
+            history = model.fit(dataset, shuffle=False, **fit_args)
         seconds = time.perf_counter() - start
     finally:
         keras.config.set_dtype_policy(previous_policy)
@@ -230,6 +251,7 @@ def pretrain(
         "replicas": strategy.num_replicas_in_sync,
         "precision": train.precision,
         "jit": train.jit,
+        "training_loop": "fit_distributed" if multi_worker else "model.fit",
         "seconds": seconds,
         "tokens_per_s": throughput.history,
         "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
@@ -238,4 +260,6 @@ def pretrain(
     }
     summary["final"] = {k: v[-1] for k, v in summary["history"].items() if v}
     (out / "training_summary.json").write_text(json.dumps(summary, indent=2))
+    if out != Path(out_dir):  # a worker's scratch copy of the outputs
+        shutil.rmtree(out, ignore_errors=True)
     return summary
