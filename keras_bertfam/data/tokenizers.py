@@ -72,6 +72,14 @@ class Tokenizer:
     def __call__(self, texts):
         return self.tokenize(texts)
 
+    def detokenize(self, ids):
+        """Ids ([batch, None] ragged or dense) -> text [batch] (in the graph, for export).
+
+        WordPiece gives words joined by spaces (BERT's normalization, e.g.
+        lower-casing, is not undone); SentencePiece gives the original text.
+        """
+        raise NotImplementedError(f"{self.kind} tokenizers cannot detokenize in the graph")
+
     @property
     def vocabulary_size(self) -> int:
         return len(self.vocabulary)
@@ -182,6 +190,12 @@ class WordPieceTokenizer(Tokenizer):
     def _tokenize(self, texts):
         return self._tokenizer.tokenize(self._normalize(texts)).merge_dims(-2, -1)
 
+    def detokenize(self, ids):
+        import tensorflow as tf
+
+        words = self._tokenizer.detokenize(ids)
+        return tf.strings.reduce_join(words, axis=-1, separator=" ")
+
     def word_starts(self):
         return np.array([not t.startswith("##") for t in self.vocabulary])
 
@@ -211,6 +225,9 @@ class SentencePieceTokenizer(Tokenizer):
 
     def _tokenize(self, texts):
         return self._tokenizer.tokenize(texts)
+
+    def detokenize(self, ids):
+        return self._tokenizer.detokenize(ids)
 
     def word_starts(self):
         return np.array(
