@@ -27,7 +27,7 @@ setup(
         "matplotlib>=3.7",
     ],
     extras_require={
-        "dev": ["pytest>=8", "pytest-xdist>=3.5", "ruff==0.17.6"],
+        "dev": ["pytest>=8", "pytest-xdist>=3.5", "ruff==0.17.6", "scikit-learn>=1.3"],
         "bench": ["tf-models-official~=2.20.0"],
         "parity": ["torch==2.13.0", "transformers>=4.40", "sentence-transformers>=3"],
     },

@@ -207,6 +207,7 @@ def finetune(
     task_model = keras.saving.load_model(best)
     task_info = {"task": task, "labels": labels, "max_sequence_length": max_sequence_length,
                  "num_choices": num_classes if task == "multiple_choice" else None,
+                 "pairs": task == "classification" and len(train_data["rows"][0]["texts"]) == 2,
                  "source": str(model) if isinstance(model, str | Path) else None}  # fmt: skip
     (out / TASK_FILE).write_text(json.dumps(task_info, indent=2))
     tokenizer.copy_files(out / "tokenizer")
