@@ -212,6 +212,26 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    from keras_bertfam.export.folder import describe, export_folder
+
+    formats = ["saved_model", "tflite"] if args.format == "both" else [args.format]
+    for fmt in formats:
+        result = export_folder(
+            args.model,
+            fmt,
+            root=args.root,
+            name=args.name,
+            max_seq_length=args.seq_length,
+            text=args.text,
+            overwrite=args.overwrite,
+            quantization=args.quantization,
+            representative=args.representative,
+        )
+        print(describe(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bertfam", description="BERT, ALBERT, RoBERTa and hybrids for Keras."
@@ -369,6 +389,39 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=int, default=64)
     evaluate.add_argument("--predictions", help="write predictions (JSON) here")
     evaluate.set_defaults(run=_evaluate)
+
+    export = commands.add_parser(
+        "export",
+        help="export a model folder as a TF Serving SavedModel or a TFLite file",
+        description="MODEL: a finetune, pretrain or convert output folder, or a Hugging Face / "
+        "Google checkpoint. SavedModels go to ROOT/NAME/<new version>/ with serving_default "
+        "on raw text (tokenizer inside) and encode on TF-Hub token ids; TFLite files go to "
+        "ROOT/NAME/NAME-[text-]QUANTIZATION.tflite with a report (size, latency, agreement).",
+    )
+    export.add_argument("model", help="model folder")
+    export.add_argument(
+        "--format", choices=["saved_model", "tflite", "both"], default="saved_model"
+    )
+    export.add_argument("--root", default="saved_models", help="output root")
+    export.add_argument("--name", help="model name (default: the folder's name)")
+    export.add_argument("--seq-length", type=int, help="default: the task's, else 128")
+    export.add_argument(
+        "--text",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="tokenizer inside (raw-text inputs); --no-text exports token ids only",
+    )
+    export.add_argument(
+        "--quantization",
+        choices=["float32", "float16", "dynamic_int8", "int8"],
+        default="float32",
+        help="TFLite weights/activations (int8 needs --representative)",
+    )
+    export.add_argument(
+        "--representative", help="create-data folder or task file to calibrate int8 on"
+    )
+    export.add_argument("--overwrite", action="store_true")
+    export.set_defaults(run=_export)
     return parser
 
 

@@ -167,7 +167,22 @@ def test_finetune_then_evaluate_on_real_fortunes(tmp_path, tokenizer):
     report, predictions = evaluate(out, dev)
     assert report["accuracy"] == pytest.approx(summary["dev"]["accuracy"])
     assert report["examples"] == 96 and len(predictions) == 96
-    assert set(predictions) <= set(json.loads((out / "task.json").read_text())["labels"])
+    labels = json.loads((out / "task.json").read_text())["labels"]
+    assert set(predictions) <= set(labels)
+
+    # the folder exports as it is: labels and sequence length come from task.json
+    from keras_bertfam.cli import main
+
+    root = tmp_path / "saved_models"
+    assert main(["export", str(out), "--root", str(root), "--name", "topics"]) == 0
+    import tensorflow as tf
+
+    served = tf.saved_model.load(str(root / "topics" / "1")).signatures["serving_default"]
+    result = served(text=tf.constant(["Linux kernel hackers", "Pasta with garlic"]))
+    assert [n.decode() for n in result["label_names"].numpy()[0]] == labels
+    assert result["probabilities"].shape == (2, len(labels))
+    assert main(["export", str(out), "--root", str(root), "--format", "tflite", "--no-text"]) == 0
+    assert (root / "run" / "run-float32.tflite").is_file()
 
 
 def bf_finetune(encoder, train, dev, out, tokenizer):

@@ -1,0 +1,124 @@
+"""`bertfam export`: one entry point from a model folder to a SavedModel or a TFLite file.
+
+The folder may be anything the library writes or reads: a `bertfam finetune`
+output (its `task.json` gives the task, label names, text pairs and sequence
+length), a `bertfam pretrain` or `bertfam convert` output (`model.keras` +
+`tokenizer/`), or a Hugging Face / Google checkpoint folder (imported with
+`from_pretrained`). The tokenizer found beside the model goes into the
+raw-text signature (or raw-text TFLite model) unless `text=False`.
+
+Example:
+
+>>> import tempfile, keras_bertfam as bf
+>>> from keras_bertfam.export.folder import load_for_export
+>>> folder = tempfile.mkdtemp()
+>>> bf.build_pretrainer("bert_tiny", num_layers=1).save(f"{folder}/model.keras")
+>>> model, tokenizer, info = load_for_export(folder)
+>>> sorted(model.output), tokenizer, info["task"]
+(['pooled_output', 'sequence_output'], None, 'encoder')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+FORMATS = ("saved_model", "tflite")
+
+
+def load_for_export(folder):
+    """(model, tokenizer or None, info) of a model folder; info has task, labels, pairs, length."""
+    from keras_bertfam.convert.importer import from_pretrained
+    from keras_bertfam.data.tokenizers import TokenizerError, load_tokenizer
+    from keras_bertfam.export.saved_model import task_of
+    from keras_bertfam.training.finetune import TASK_FILE, load_finetuned
+
+    folder = Path(folder)
+    if (folder / TASK_FILE).is_file():
+        model, info, tokenizer = load_finetuned(folder)
+        return model, tokenizer, info
+    model = from_pretrained(folder, task="encoder")
+    try:
+        tokenizer = load_tokenizer(folder)
+    except TokenizerError:
+        tokenizer = None
+    return model, tokenizer, {"task": task_of(model), "labels": None, "pairs": False}
+
+
+def representative_inputs(path, tokenizer, sequence_length: int, rows: int = 200):
+    """Input dicts for int8 calibration from a create-data folder or a task file."""
+    from keras_bertfam.data.records import MANIFEST, load_data
+    from keras_bertfam.data.tasks import batches, prepare
+
+    path = Path(path)
+    if (path / MANIFEST).is_file():
+        return [x for x, *_ in load_data(path, batch_size=8).take(rows // 8)]
+    if tokenizer is None:
+        raise ValueError("calibrating on a task file needs the model folder's tokenizer")
+    task = "question_answering" if path.suffix == ".json" else "classification"
+    data = prepare(task, path, tokenizer, sequence_length)
+    dataset = batches(data["features"], data["targets"], 8, sequence_length, bucketing=False)
+    return [x for x, *_ in dataset.take(rows // 8)]
+
+
+def export_folder(
+    folder,
+    fmt: str = "saved_model",
+    root="saved_models",
+    name: str | None = None,
+    max_seq_length: int | None = None,
+    text: bool = True,
+    overwrite: bool = False,
+    quantization: str = "float32",
+    representative=None,
+) -> dict:
+    """Export the model in `folder`; returns what was written (and the TFLite report)."""
+    from keras_bertfam.export.saved_model import export_saved_model
+    from keras_bertfam.export.tflite import export_tflite
+
+    if fmt not in FORMATS:
+        raise ValueError(f"format={fmt!r} is not one of {list(FORMATS)}")
+    model, tokenizer, info = load_for_export(folder)
+    name = name or Path(folder).resolve().name
+    length = max_seq_length or info.get("max_sequence_length") or 128
+    if text and tokenizer is None:
+        raise ValueError(
+            f"no tokenizer beside the model in {str(folder)!r}: a raw-text signature needs one "
+            "(put its files in the folder or tokenizer/), or export token ids only (--no-text)"
+        )
+    if fmt == "saved_model":
+        target = export_saved_model(
+            model,
+            tokenizer if text else None,
+            root,
+            name,
+            max_seq_length=length,
+            overwrite=overwrite,
+            labels=info.get("labels"),
+            pairs=bool(info.get("pairs")),
+        )
+        return {"format": fmt, "path": str(target), "task": info["task"]}
+    suffix = "text-" if text else ""
+    path = Path(root) / name / f"{name}-{suffix}{quantization}.tflite"
+    samples = None
+    if representative is not None:
+        samples = representative_inputs(representative, tokenizer, length)
+    report = export_tflite(
+        model,
+        path,
+        quantization=quantization,
+        representative_data=samples,
+        sequence_length=length,
+        tokenizer=tokenizer if text else None,
+        overwrite=overwrite,
+    )
+    return {"format": fmt, "path": str(path), "task": info["task"], "report": report}
+
+
+def describe(result: dict) -> str:
+    """A short printable summary of `export_folder`'s result."""
+    lines = [f"exported {result['task']} -> {result['path']}"]
+    if "report" in result:
+        from keras_bertfam.export.tflite import format_report
+
+        lines.append(format_report(result["report"]))
+    return "\n".join(lines)
