@@ -186,6 +186,7 @@ def _finetune(args) -> int:
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         warmup_ratio=args.warmup_ratio,
+        clipnorm=args.clipnorm,
         max_sequence_length=args.seq_length,
         pooling=args.pooling,
         patience=args.patience,
@@ -229,6 +230,13 @@ def _export(args) -> int:
             representative=args.representative,
         )
         print(describe(result))
+    return 0
+
+
+def _bench(args) -> int:
+    from keras_bertfam.bench import SUITES, run_suite
+
+    run_suite(args.suites or SUITES, args.quick, args.out)
     return 0
 
 
@@ -370,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--batch-size", type=int, default=32)
     tune.add_argument("--learning-rate", type=float, default=5e-5)
     tune.add_argument("--warmup-ratio", type=float, default=0.1)
+    tune.add_argument("--clipnorm", type=float, help="clip gradients to this global norm")
     tune.add_argument("--seq-length", type=int, default=128, help="max tokens per sequence")
     tune.add_argument("--pooling", choices=["pooled", "cls", "mean"], help="default: pooled")
     tune.add_argument("--patience", type=int, default=2, help="epochs without a better dev loss")
@@ -422,6 +431,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--overwrite", action="store_true")
     export.set_defaults(run=_export)
+
+    from keras_bertfam.bench import SUITES
+
+    bench = commands.add_parser(
+        "bench",
+        help="benchmarks against the peers (keras-hub, tf-models), side by side in one run",
+        description="Runs the benchmark suites (core, albert, data, finetune; default: all), "
+        "each system in its own process, alternated; prints every table with ratios to the "
+        "peer measured in the same run, and writes bench.json and one PNG chart per suite "
+        "to --out. --quick: under 3 minutes on 2 cores; full: under 15.",
+    )
+    bench.add_argument(
+        "suites", nargs="*", metavar="SUITE", help=f"{' | '.join(SUITES)} (default: all)"
+    )
+    bench.add_argument("--quick", action="store_true", help="fewer rounds and steps")
+    bench.add_argument("--out", default="bench/results", help="folder for bench.json and PNGs")
+    bench.set_defaults(run=_bench)
     return parser
 
 

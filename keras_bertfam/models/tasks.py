@@ -84,6 +84,11 @@ def build_task_model(
     if pooling == "pooled" and "pooled_output" not in encoder.output:
         raise ValueError("pooling='pooled' needs an encoder with a pooler; use 'cls' or 'mean'")
     head = dict(dropout=dropout, initializer_range=initializer_range)
+    pooled = task in ("classification", "multiple_choice") and pooling == "pooled"
+    if not pooled and "pooled_output" in encoder.output:
+        # the pooler would get no gradient (and cost a matmul): leave it out of the graph
+        outputs = {"sequence_output": encoder.output["sequence_output"]}
+        encoder = keras.Model(encoder.input, outputs, name=encoder.name)
 
     if task == "multiple_choice":
         inputs = {
