@@ -190,3 +190,48 @@ def bf_finetune(encoder, train, dev, out, tokenizer):
 
     return finetune(encoder, train, dev, out=out, epochs=3, batch_size=16, learning_rate=1e-3,
                     max_sequence_length=64, tokenizer=tokenizer, verbose=0)  # fmt: skip
+
+
+def corpus_sentences(count):
+    import gzip
+
+    from tests.data_fixtures import CORPUS
+
+    with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
+        lines = [line.strip() for line in f if len(line.split()) >= 6]
+    return lines[:count]
+
+
+@pytest.mark.parametrize("task", ["token_classification", "question_answering", "multiple_choice"])
+def test_finetune_and_evaluate_every_task(task, tmp_path, tokenizer):
+    """Each task trains end to end on files made from the real corpus and scores its dev file."""
+    sentences = corpus_sentences(60)
+    path = tmp_path / ("data.json" if task == "question_answering" else "data.jsonl")
+    if task == "token_classification":
+        words = [s.split() for s in sentences]
+        tags = [["CAP" if t[:1].isupper() else "O" for t in w] for w in words]
+        rows = [{"tokens": w, "tags": t} for w, t in zip(words, tags, strict=True)]
+        path.write_text("\n".join(json.dumps(r) for r in rows))
+    elif task == "multiple_choice":
+        rows = [{"question": s, "choices": [sentences[(i + 1) % 60], sentences[(i + 30) % 60]],
+                 "label": i % 2} for i, s in enumerate(sentences)]  # fmt: skip
+        path.write_text("\n".join(json.dumps(r) for r in rows))
+    else:
+        qas = []
+        for i, s in enumerate(sentences):
+            word = s.split()[2]
+            qas.append({"context": s, "qas": [{"id": f"q{i}", "question": f"Where is {word}?",
+                        "answers": [{"text": word, "answer_start": s.index(word)}]}]})  # fmt: skip
+        path.write_text(json.dumps({"data": [{"paragraphs": qas}]}))
+    from keras_bertfam.training.finetune import evaluate, finetune
+
+    out = tmp_path / "run"
+    encoder = bf.build_encoder("bert_tiny", **TINY)
+    summary = finetune(encoder, path, path, task=task, out=out, epochs=1, batch_size=16,
+                       max_sequence_length=48, tokenizer=tokenizer, verbose=0)  # fmt: skip
+    report, predictions = evaluate(out, path)
+    key = "f1" if task == "question_answering" else "accuracy"
+    assert report[key] == pytest.approx(summary["dev"][key])
+    assert len(predictions) == 60
+    if task == "question_answering":
+        assert set(predictions) == {f"q{i}" for i in range(60)}
