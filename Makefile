@@ -33,8 +33,7 @@ test: lint
 	$(BIN)/python -m pytest -n 2
 
 bench: $(STAMP)
-	$(BIN)/python bench/bench_core.py
-	$(BIN)/python bench/bench_data.py
+	$(BIN)/bertfam bench --out bench/results
 
 clean:
 	rm -rf $(VENV) saved_models/* .pytest_cache
