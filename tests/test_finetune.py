@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
 import json
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -22,11 +22,10 @@ from keras_bertfam.data.tasks import (
     squad_scores,
 )
 from keras_bertfam.models.tasks import build_task_model
+from keras_bertfam.resources import FORTUNES_DEV as DEV
+from keras_bertfam.resources import FORTUNES_TRAIN as TRAIN
 from tests.data_fixtures import minilm_dir
 
-FORTUNES = Path(__file__).resolve().parents[2] / "shared" / "data"
-TRAIN = FORTUNES / "fortunes-topics-train.tsv"
-DEV = FORTUNES / "fortunes-topics-dev.tsv"
 TINY = dict(num_layers=1, vocabulary_size=30522, hidden_dim=32, num_heads=2, intermediate_dim=64)
 
 
@@ -152,9 +151,11 @@ def test_squad_windows_recover_the_answers(tokenizer):
 
 def test_finetune_then_evaluate_on_real_fortunes(tmp_path, tokenizer):
     subset = tmp_path / "train.tsv"
-    subset.write_text("\n".join(TRAIN.read_text(encoding="utf-8").splitlines()[:257]) + "\n")
+    subset.write_text(
+        "\n".join(gzip.decompress(TRAIN.read_bytes()).decode().splitlines()[:257]) + "\n"
+    )
     dev = tmp_path / "dev.tsv"
-    dev.write_text("\n".join(DEV.read_text(encoding="utf-8").splitlines()[:97]) + "\n")
+    dev.write_text("\n".join(gzip.decompress(DEV.read_bytes()).decode().splitlines()[:97]) + "\n")
     encoder = bf.build_encoder("bert_tiny", **TINY)
     out = tmp_path / "run"
     summary = bf_finetune(encoder, subset, dev, out, tokenizer)

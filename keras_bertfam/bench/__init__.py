@@ -10,8 +10,8 @@ Suites, run in this order (each also runs alone: `python -m keras_bertfam.bench.
   inference tokens/s.
 - `data`: the input pipelines against the training step measured by `core`, and our
   masking vs keras-hub's.
-- `finetune`: fine-tuning with length bucketing vs pad-to-128 vs keras-hub (needs the
-  fortunes data of the project checkout; skipped, and said so, without it).
+- `finetune`: fine-tuning with length bucketing vs pad-to-128 vs keras-hub, on the
+  fortunes topics bundled in `keras_bertfam.resources`.
 
 Every system runs in its own worker process, the systems alternate, warm-up is excluded,
 and every figure is a ratio to a peer measured in the same run (DESIGN.md, "Measuring

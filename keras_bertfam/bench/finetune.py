@@ -21,9 +21,8 @@ so no tracing is timed; then `repeats` runs of `steps` steps are timed. The medi
 spread of all timed runs are printed with versions, core count and the share of the
 cores other processes used meanwhile.
 
-The data file is not shipped with the package: the default is the project checkout's
-`../shared/data/fortunes-topics-train.tsv`; pass `--train` elsewhere. `bertfam bench`
-skips the suite (and says so) when the file is missing.
+The data ships with the package (`keras_bertfam.resources.FORTUNES_TRAIN`, a copy of
+`../shared/data/fortunes-topics-train.tsv`); pass `--train` for another file.
 
     bertfam bench finetune [--quick]
     python -m keras_bertfam.bench.finetune            # full: 2 rounds x 2 x 6 steps
@@ -53,9 +52,10 @@ from keras_bertfam.bench.common import (
     worker_exit,
     write_json,
 )
+from keras_bertfam.resources import FORTUNES_TRAIN
 
 MODULE = "keras_bertfam.bench.finetune"
-TRAIN = Path(__file__).resolve().parents[3] / "shared" / "data" / "fortunes-topics-train.tsv"
+TRAIN = FORTUNES_TRAIN
 SYSTEMS = ("bertfam_bucketed", "bertfam_pad128", "keras_hub_pad128")
 PEER = "keras_hub_pad128"
 BATCH, MAX_LEN, CLASSES = 32, 128, 14

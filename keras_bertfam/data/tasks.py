@@ -2,6 +2,8 @@
 
 Files:
 
+(Any of them may be gzip-compressed, `.gz`.)
+
 - classification: TSV `label<TAB>text` or `label<TAB>text_a<TAB>text_b` (pairs),
   with an optional header row whose first cell is `label`; or JSON Lines with
   `text` (and `text_b`) and `label`.
@@ -26,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import re
 import string
@@ -47,6 +50,8 @@ def _lines(path: Path):
     if not path.is_file():
         raise TaskDataError(f"data file {str(path)!r} does not exist")
     data = path.read_bytes()
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
