@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import json
 import math
 import os
@@ -48,7 +49,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DATA_DIR = Path("/work/shared/data")
+# the copy bundled in the package (this venv need not have keras_bertfam installed)
+DATA_DIR = Path(__file__).resolve().parents[1] / "keras_bertfam" / "resources"
 REPO_VENV_PY = "/work/main/.venv/bin/python"
 SEED = 0
 BATCH = 32
@@ -62,7 +64,7 @@ THREADS = 2
 
 def read_tsv(path):
     labels, texts = [], []
-    with open(path, newline="", encoding="utf-8") as f:
+    with gzip.open(path, "rt", newline="", encoding="utf-8") as f:
         reader = csv.reader(f, delimiter="\t", quotechar='"', doublequote=True)
         header = next(reader)
         if header[:2] != ["label", "text"]:
@@ -282,8 +284,8 @@ def main(argv=None):
     torch.set_num_threads(THREADS)
     model_dir = args.model or default_model_dir()
 
-    tr_labels, tr_texts = read_tsv(DATA_DIR / "fortunes-topics-train.tsv")
-    dv_labels, dv_texts = read_tsv(DATA_DIR / "fortunes-topics-dev.tsv")
+    tr_labels, tr_texts = read_tsv(DATA_DIR / "fortunes-topics-train.tsv.gz")
+    dv_labels, dv_texts = read_tsv(DATA_DIR / "fortunes-topics-dev.tsv.gz")
     names = sorted(set(tr_labels))
     unseen = sorted(set(dv_labels) - set(names))
     if unseen:
