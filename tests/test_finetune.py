@@ -115,7 +115,9 @@ def test_real_fortunes_read_and_bucketed_without_loss(tokenizer):
     data = prepare("classification", TRAIN, tokenizer, 128)
     lengths = sorted(map(len, data["features"]["token_ids"]))
     seen, padded, shapes = 0, 0, set()
-    for x, _ in batches(data["features"], data["targets"], 32, 128, bucketing=True):
+    dataset = batches(data["features"], data["targets"], 32, 128, bucketing=True)
+    assert int(dataset.cardinality()) == sum(1 for _ in dataset)  # counted, not guessed
+    for x, _ in dataset:
         ids = x["token_ids"].numpy()
         shapes.add(ids.shape[1])
         assert ids.shape[1] in bucket_bounds(128)

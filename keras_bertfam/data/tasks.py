@@ -445,11 +445,16 @@ def batches(
         dataset = dataset.shuffle(min(len(features["token_ids"]), 20_000), seed=seed)
     padding_values = tf.nest.map_structure(lambda s: tf.zeros((), s.dtype), dataset.element_spec)
     padding_values[0]["token_ids"] = tf.constant(pad_id, tf.int32)
+    # Bucketing hides the number of batches from tf.data; it follows from the lengths, and a
+    # known cardinality lets Keras see where an epoch ends.
+    count = tf.data.experimental.assert_cardinality(
+        batch_count(features["token_ids"], batch_size, max_length, bucketing)
+    )
     if not bucketing:
         shapes = tf.nest.map_structure(
             lambda spec: [max_length if d is None else d for d in spec.shape], dataset.element_spec
         )
-        return dataset.padded_batch(batch_size, shapes, padding_values).prefetch(2)
+        return dataset.padded_batch(batch_size, shapes, padding_values).apply(count).prefetch(2)
     bounds = bucket_bounds(max_length)
     return (
         dataset.bucket_by_sequence_length(
@@ -460,8 +465,21 @@ def batches(
             pad_to_bucket_boundary=False,
         )
         .map(lambda *e: _pad_to_bound(e, bounds, pad_id))
+        .apply(count)
         .prefetch(2)
     )
+
+
+def batch_count(token_ids, batch_size: int, max_length: int, bucketing: bool = True) -> int:
+    """How many batches `batches` yields: each length bucket ends with one partial batch."""
+    if not bucketing:
+        return -(-len(token_ids) // batch_size)
+    bounds = bucket_bounds(max_length)
+    sizes = [0] * len(bounds)
+    for ids in token_ids:  # multiple choice: the longest choice decides the bucket
+        length = max(map(len, ids)) if ids and isinstance(ids[0], list) else len(ids)
+        sizes[next((i for i, b in enumerate(bounds) if length <= b), len(bounds) - 1)] += 1
+    return sum(-(-n // batch_size) for n in sizes)
 
 
 def _pad_to_bound(element, bounds, pad_id):
