@@ -144,11 +144,12 @@ def _heads(task: str, labels):
     """A function from model outputs to the signature's outputs, per task."""
     import tensorflow as tf
 
+    from keras_bertfam.layers import SequencePooling
+
+    mean_pooling = SequencePooling("mean")
+
     def encoder(out, padding_mask, segment_ids):
-        mask = tf.cast(padding_mask, tf.float32)[:, :, None]
-        mean = tf.reduce_sum(out["sequence_output"] * mask, 1) / tf.maximum(
-            tf.reduce_sum(mask, 1), 1e-9
-        )
+        mean = mean_pooling(out["sequence_output"], padding_mask)
         return {**out, "padding_mask": padding_mask,
                 "sentence_embedding": tf.math.l2_normalize(mean, axis=-1)}  # fmt: skip
 
