@@ -265,3 +265,18 @@ def test_bertfam_convert_writes_a_folder_that_loads_back(tmp_path):
     out_again = again(inputs_of(ref, with_positions=True))
     np.testing.assert_allclose(out_again["sop_logits"], ref["sop_logits"], atol=TOL, rtol=0)
     assert again.bertfam_config == bf.from_pretrained(FIXTURES / "albert").bertfam_config
+
+
+def test_convert_refuses_a_corrupt_tokenizer_before_writing(tmp_path):
+    import shutil
+
+    from keras_bertfam.convert.importer import convert_checkpoint
+    from keras_bertfam.data import TokenizerError
+
+    source = tmp_path / "albert"
+    shutil.copytree(FIXTURES / "albert", source)
+    assert convert_checkpoint(source, tmp_path / "plain")["tokenizer"] is None  # none there
+    (source / "spiece.model").write_bytes(b"truncated download")
+    with pytest.raises(TokenizerError, match=r"spiece\.model"):
+        convert_checkpoint(source, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -126,3 +126,18 @@ def test_scalar_and_empty_batches():
     tok = load_tokenizer(minilm_dir() / "vocab.txt")
     assert tok.tokenize("hello world").numpy().tolist() == [7592, 2088]
     assert tok.tokenize(np.array([], dtype=object)).shape[0] == 0
+
+
+def test_find_tokenizer_tells_absent_from_corrupt(tmp_path):
+    from keras_bertfam.data.tokenizers import find_tokenizer, tokenizer_file
+
+    assert find_tokenizer(tmp_path) is None
+    inner = tmp_path / "tokenizer"
+    inner.mkdir()
+    assert tokenizer_file(tmp_path) is None  # an empty tokenizer/ subfolder holds nothing
+    (inner / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "hello"]))
+    assert tokenizer_file(tmp_path) == inner / "vocab.txt"
+    assert find_tokenizer(tmp_path).vocabulary_size == 3
+    (tmp_path / "tokenizer.json").write_text("{ not json")  # found first, and corrupt
+    with pytest.raises(TokenizerError, match=r"tokenizer\.json"):
+        find_tokenizer(tmp_path)

@@ -193,26 +193,23 @@ def convert_checkpoint(path, out, task: str = "pretraining", allow_missing=(), o
     The folder then loads with `from_pretrained(out)` and fine-tunes with
     `bertfam finetune --model out`. Returns a summary (source, task, parameters).
     """
-    from keras_bertfam.data.tokenizers import TokenizerError, load_tokenizer
+    from keras_bertfam.data.tokenizers import find_tokenizer
 
     out = Path(out)
     if (out / "model.keras").exists() and not overwrite:
         raise FileExistsError(f"{str(out / 'model.keras')!r} exists; pass overwrite=True")
     model = from_pretrained(path, task=task, allow_missing=allow_missing, **overrides)
+    # read before anything is written: a corrupt tokenizer file fails the convert
+    tokenizer = find_tokenizer(Path(path) if Path(path).is_dir() else Path(path).parent)
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.keras")
     (out / "config.json").write_text(model.bertfam_config.to_json())
-    folder = Path(path) if Path(path).is_dir() else Path(path).parent
-    try:
-        tokenizer = load_tokenizer(folder)
+    if tokenizer is not None:
         tokenizer.copy_files(out / "tokenizer")
-        tokenizer_kind = tokenizer.kind
-    except TokenizerError:
-        tokenizer_kind = None
     return {
         "source": str(path),
         "task": task,
         "parameters": int(model.count_params()),
-        "tokenizer": tokenizer_kind,
+        "tokenizer": tokenizer.kind if tokenizer is not None else None,
         "out": str(out),
     }

@@ -11,7 +11,7 @@ from keras_bertfam.data.pipeline import (
     to_fit_format,
     unmasked_dataset,
 )
-from keras_bertfam.data.tokenizers import Tokenizer, TokenizerError, load_tokenizer
+from keras_bertfam.data.tokenizers import Tokenizer, TokenizerError, find_tokenizer, load_tokenizer
 
 __all__ = [
     "CorpusError",
@@ -21,6 +21,7 @@ __all__ = [
     "MaskingConfig",
     "Tokenizer",
     "TokenizerError",
+    "find_tokenizer",
     "iter_instances",
     "load_tokenizer",
     "make_instances",

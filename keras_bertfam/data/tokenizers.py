@@ -306,6 +306,38 @@ def _from_tokenizer_json(path: Path) -> Tokenizer:
     )
 
 
+def tokenizer_file(folder) -> Path | None:
+    """The file `load_tokenizer(folder)` reads, or None when `folder` holds none.
+
+    In order: tokenizer.json, vocab.txt, spiece.model / sentencepiece.model /
+    *.model, vocab.json (+ merges.txt), then the same inside a `tokenizer/`
+    subfolder (as keras_bertfam's output folders have).
+    """
+    folder = Path(folder)
+    for name in ("tokenizer.json", "vocab.txt", "spiece.model", "sentencepiece.model"):
+        if (folder / name).is_file():
+            return folder / name
+    models = sorted(p for p in folder.glob("*.model") if p.is_file())
+    if models:
+        return models[0]
+    if (folder / "vocab.json").is_file():
+        return folder / "vocab.json"
+    if (folder / "tokenizer").is_dir():
+        return tokenizer_file(folder / "tokenizer")
+    return None
+
+
+def find_tokenizer(folder) -> Tokenizer | None:
+    """The tokenizer of a model folder, or None when the folder has no tokenizer file.
+
+    Unlike catching `load_tokenizer`'s errors, a tokenizer file that is there but
+    unreadable (corrupt, not UTF-8, an unsupported kind) still raises
+    `TokenizerError`: it is never silently treated as "no tokenizer".
+    """
+    found = tokenizer_file(folder)
+    return None if found is None else load_tokenizer(found)
+
+
 def load_tokenizer(path) -> Tokenizer:
     """Load the tokenizer in `path` (a vocabulary file or a folder holding one).
 
@@ -318,20 +350,13 @@ def load_tokenizer(path) -> Tokenizer:
         return path
     path = Path(path)
     if path.is_dir():
-        for name in ("tokenizer.json", "vocab.txt", "spiece.model", "sentencepiece.model"):
-            if (path / name).is_file():
-                return load_tokenizer(path / name)
-        models = sorted(path.glob("*.model"))
-        if models:
-            return load_tokenizer(models[0])
-        if (path / "vocab.json").is_file():
-            return load_tokenizer(path / "vocab.json")
-        if (path / "tokenizer").is_dir():  # a keras_bertfam output folder
-            return load_tokenizer(path / "tokenizer")
-        raise TokenizerError(
-            f"no tokenizer in {str(path)!r}: expected tokenizer.json, vocab.txt, spiece.model "
-            "or vocab.json + merges.txt"
-        )
+        found = tokenizer_file(path)
+        if found is None:
+            raise TokenizerError(
+                f"no tokenizer in {str(path)!r}: expected tokenizer.json, vocab.txt, "
+                "spiece.model or vocab.json + merges.txt"
+            )
+        path = found
     if not path.is_file():
         raise TokenizerError(f"tokenizer file {str(path)!r} does not exist")
     if path.name == "tokenizer.json":

@@ -28,7 +28,7 @@ FORMATS = ("saved_model", "tflite")
 def load_for_export(folder):
     """(model, tokenizer or None, info) of a model folder; info has task, labels, pairs, length."""
     from keras_bertfam.convert.importer import from_pretrained
-    from keras_bertfam.data.tokenizers import TokenizerError, load_tokenizer
+    from keras_bertfam.data.tokenizers import find_tokenizer
     from keras_bertfam.export.saved_model import task_of
     from keras_bertfam.training.finetune import TASK_FILE, load_finetuned
 
@@ -37,11 +37,7 @@ def load_for_export(folder):
         model, info, tokenizer = load_finetuned(folder)
         return model, tokenizer, info
     model = from_pretrained(folder, task="encoder")
-    try:
-        tokenizer = load_tokenizer(folder)
-    except TokenizerError:
-        tokenizer = None
-    return model, tokenizer, {"task": task_of(model), "labels": None, "pairs": False}
+    return model, find_tokenizer(folder), {"task": task_of(model), "labels": None, "pairs": False}
 
 
 def representative_inputs(path, tokenizer, sequence_length: int, rows: int = 200):
