@@ -204,7 +204,9 @@ def _finetune(args) -> int:
 def _evaluate(args) -> int:
     from keras_bertfam.training.finetune import evaluate, format_report
 
-    report, predictions = evaluate(args.model, args.data, batch_size=args.batch_size)
+    report, predictions = evaluate(
+        args.model, args.data, batch_size=args.batch_size, null_threshold=args.null_threshold
+    )
     print(format_report(report))
     if args.predictions:
         with open(args.predictions, "w", encoding="utf-8") as f:
@@ -397,6 +399,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("data", help="task file in the format the model was trained on")
     evaluate.add_argument("--batch-size", type=int, default=64)
     evaluate.add_argument("--predictions", help="write predictions (JSON) here")
+    evaluate.add_argument(
+        "--null-threshold",
+        type=float,
+        help="question answering: answer nothing when the no-answer score beats the best span "
+        "by more than this (default 0 for models trained on SQuAD 2.0, never for SQuAD 1.1)",
+    )
     evaluate.set_defaults(run=_evaluate)
 
     export = commands.add_parser(

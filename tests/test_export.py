@@ -166,6 +166,7 @@ def test_task_models_serve_what_the_task_means(tmp_path):
     x = packed(tok, ["who?"] * 3, b)
     out = qa(x)
     start, end = np.asarray(out["start_logits"]), np.asarray(out["end_logits"])
+    np.testing.assert_allclose(qa_served["qa"]["null_score"], start[:, 0] + end[:, 0], atol=1e-5)
     for row in range(3):
         context = np.flatnonzero((x["segment_ids"][row] == 1) & (x["padding_mask"][row] == 1))
         spans = [(i, j) for i in context for j in context if 0 <= j - i < 30]

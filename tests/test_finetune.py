@@ -150,6 +150,31 @@ def test_squad_windows_recover_the_answers(tokenizer):
     assert squad_scores(rows, predictions) == {"exact_match": 100.0, "f1": 100.0}
     assert squad_scores(rows, {"q1": "paris france", "q2": "x"})["f1"] == pytest.approx(100 / 3)
 
+    # SQuAD 2.0: q2 has no answer; its [CLS] scores decide (the lowest over its windows)
+    rows[1]["answers"] = []
+    windows = encode_squad(rows, tokenizer, max_length=64, stride=32)
+    assert windows["start"][-1] == windows["end"][-1] == 0  # trains towards [CLS]
+    start[-1, 0] = end[-1, 0] = 9.0  # null 18 vs the best span of q2, beta: 20
+    spans = best_spans(rows, windows, start, end, null_threshold=0.0)
+    assert spans == {"q1": "Paris", "q2": "beta"}
+    assert best_spans(rows, windows, start, end, null_threshold=-3.0)["q2"] == ""
+    start[-1, 0] = end[-1, 0] = 11.0
+    predictions = best_spans(rows, windows, start, end, null_threshold=0.0)
+    assert predictions == {"q1": "Paris", "q2": ""}
+    assert best_spans(rows, windows, start, end) == {"q1": "Paris", "q2": "beta"}  # v1.1: always
+    assert squad_scores(rows, predictions) == {
+        "exact_match": 100.0, "f1": 100.0,
+        "has_answer_exact_match": 100.0, "has_answer_f1": 100.0, "has_answer_total": 1,
+        "no_answer_exact_match": 100.0, "no_answer_f1": 100.0, "no_answer_total": 1,
+    }  # fmt: skip
+    assert squad_scores(rows, spans)["no_answer_exact_match"] == 0.0
+    # q1's windows: null 30 > 20 in all but one, where it is -20: the lowest counts
+    q1 = [f for f, e in enumerate(windows["example"]) if e == 0]
+    start[q1[1:], 0] = end[q1[1:], 0] = 15.0
+    assert best_spans(rows, windows, start, end, null_threshold=0.0)["q1"] == "Paris"
+    start[q1[0], 0] = end[q1[0], 0] = 15.0
+    assert best_spans(rows, windows, start, end, null_threshold=0.0)["q1"] == ""
+
 
 def test_finetune_then_evaluate_on_real_fortunes(tmp_path, tokenizer):
     subset = tmp_path / "train.tsv"
@@ -223,8 +248,10 @@ def test_finetune_and_evaluate_every_task(task, tmp_path, tokenizer):
         qas = []
         for i, s in enumerate(sentences):
             word = s.split()[2]
+            # every 5th question is unanswerable (SQuAD 2.0)
+            answers = [] if i % 5 == 0 else [{"text": word, "answer_start": s.index(word)}]
             qas.append({"context": s, "qas": [{"id": f"q{i}", "question": f"Where is {word}?",
-                        "answers": [{"text": word, "answer_start": s.index(word)}]}]})  # fmt: skip
+                        "answers": answers}]})  # fmt: skip
         path.write_text(json.dumps({"data": [{"paragraphs": qas}]}))
     from keras_bertfam.training.finetune import evaluate, finetune
 
@@ -238,3 +265,10 @@ def test_finetune_and_evaluate_every_task(task, tmp_path, tokenizer):
     assert len(predictions) == 60
     if task == "question_answering":
         assert set(predictions) == {f"q{i}" for i in range(60)}
+        assert json.loads((out / "task.json").read_text())["squad_v2"] is True
+        assert report["no_answer_total"] == 12 and report["has_answer_total"] == 48
+        # a threshold beyond any score difference: always a span; below any: never
+        _, always_spans = evaluate(out, path, null_threshold=1e9)
+        assert all(always_spans.values())
+        never_spans = evaluate(out, path, null_threshold=-1e9)[1]
+        assert set(never_spans.values()) == {""}

@@ -331,12 +331,20 @@ def encode_squad(rows, tokenizer, max_length: int = 384, stride: int = 128, max_
     return out
 
 
-def best_spans(rows, features, start_logits, end_logits, max_answer_tokens: int = 30) -> dict:
-    """SQuAD predictions `{id: answer text}`: the best start <= end span in the context."""
-    best = {}
+def best_spans(rows, features, start_logits, end_logits, max_answer_tokens: int = 30,
+               null_threshold: float | None = None) -> dict:  # fmt: skip
+    """SQuAD predictions `{id: answer text}`: the best start <= end span in the context.
+
+    `null_threshold=None` (SQuAD 1.1) always answers. A number (SQuAD 2.0, as
+    BERT's run_squad): the question gets "" (no answer) when its null score,
+    start + end logit at [CLS] taken at its lowest over the windows, beats the
+    best span's score by more than `null_threshold`.
+    """
+    best, null = {}, {}
     for f, index in enumerate(features["example"]):
         to_word = features["token_to_word"][f]
         starts, ends = start_logits[f], end_logits[f]
+        null[index] = min(null.get(index, np.inf), float(starts[0] + ends[0]))
         top_starts = np.argsort(starts[: len(to_word)])[::-1][:20]
         top_ends = np.argsort(ends[: len(to_word)])[::-1][:20]
         for s in top_starts:
@@ -348,8 +356,11 @@ def best_spans(rows, features, start_logits, end_logits, max_answer_tokens: int 
                     best[index] = (score, to_word[s], to_word[e])
     predictions = {}
     for index, row in enumerate(rows):
-        words, _ = _words(row["context"])
-        if index in best:
+        answered = index in best and (
+            null_threshold is None or null[index] - best[index][0] <= null_threshold
+        )
+        if answered:
+            words, _ = _words(row["context"])
             _, first, last = best[index]
             predictions[row["id"]] = " ".join(words[first : last + 1])
         else:
@@ -363,12 +374,17 @@ def _normalize_answer(text: str) -> list[str]:
 
 
 def squad_scores(rows, predictions: dict) -> dict:
-    """Exact match and token F1 (the official SQuAD v1.1 definitions), in percent."""
-    exact = f1 = 0.0
+    """Exact match and token F1 (the official SQuAD definitions), in percent.
+
+    A question without answers (SQuAD 2.0) counts as right only when the
+    prediction is "". When a file has both kinds, the scores of each are
+    added (`has_answer_*`, `no_answer_*`, as the official v2.0 script).
+    """
+    exact, f1 = [], []
     for row in rows:
         golds = [text for text, _ in row["answers"]] or [""]
         guess = _normalize_answer(predictions.get(row["id"], ""))
-        exact += max(float(_normalize_answer(g) == guess) for g in golds)
+        exact.append(max(float(_normalize_answer(g) == guess) for g in golds))
         scores = []
         for gold in golds:
             gold = _normalize_answer(gold)
@@ -380,8 +396,15 @@ def squad_scores(rows, predictions: dict) -> dict:
             else:
                 p, r = common / len(guess), common / len(gold)
                 scores.append(2 * p * r / (p + r))
-        f1 += max(scores)
-    return {"exact_match": 100 * exact / len(rows), "f1": 100 * f1 / len(rows)}
+        f1.append(max(scores))
+    result = {"exact_match": 100 * float(np.mean(exact)), "f1": 100 * float(np.mean(f1))}
+    answerable = np.array([bool(row["answers"]) for row in rows])
+    if answerable.any() and not answerable.all():
+        for name, keep in (("has_answer", answerable), ("no_answer", ~answerable)):
+            result[f"{name}_exact_match"] = 100 * float(np.mean(np.array(exact)[keep]))
+            result[f"{name}_f1"] = 100 * float(np.mean(np.array(f1)[keep]))
+            result[f"{name}_total"] = int(keep.sum())
+    return result
 
 
 # -- batching ------------------------------------------------------------------------
@@ -518,7 +541,8 @@ def prepare(task: str, path, tokenizer, max_length: int, labels=None, doc_stride
     Returns a dict with `rows` (as read), `features` ({token_ids, segment_ids}
     ragged lists), `targets` (a dict keyed by model output, or a (targets,
     sample_weights) pair), `labels` (class names, or None) and, for QA,
-    `windows` (the maps back from windows to words).
+    `windows` (the maps back from windows to words) and `squad_v2` (whether
+    some questions have no answer).
     """
     if task not in TASK_READERS:
         raise ValueError(f"task={task!r} is not one of {list(TASK_READERS)}")
@@ -543,6 +567,7 @@ def prepare(task: str, path, tokenizer, max_length: int, labels=None, doc_stride
         ids, types = windows["ids"], windows["types"]
         result.update(
             windows=windows,
+            squad_v2=not all(r["answers"] for r in rows),  # has unanswerable questions
             targets={
                 "start_logits": np.array(windows["start"], np.int32),
                 "end_logits": np.array(windows["end"], np.int32),

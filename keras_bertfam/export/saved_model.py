@@ -21,7 +21,7 @@ What comes out is what the task means:
 | encoder / pretrainer | `pooled_output`, `sequence_output`, `padding_mask`, `sentence_embedding` (mean-pooled, L2-normalized) |
 | classification | `probabilities` [B, C], `label` [B] and `label_names` [B, C] (strings), `logits` |
 | token classification | `probabilities` [B, S, C], `tag` [B, S] (strings), `padding_mask` |
-| question answering | `start`, `end` (token positions of the best span in the context), `score`, `answer` (text; raw-text signature only) |
+| question answering | `start`, `end` (token positions of the best span in the context), `score`, `null_score` (SQuAD 2.0: no answer when it beats `score`), `answer` (text; raw-text signature only) |
 
 The SavedModel needs only `tensorflow` and `tensorflow_text` to load (not
 keras, not keras_bertfam). Byte-level BPE (keras-hub) tokenizers are refused
@@ -192,6 +192,8 @@ def _heads(task: str, labels):
             "start": flat // seq,
             "end": flat % seq,
             "score": tf.reduce_max(tf.reshape(scores, [tf.shape(scores)[0], -1]), axis=-1),
+            # SQuAD 2.0 models: no answer when null_score - score > a threshold (0 by default)
+            "null_score": out["start_logits"][:, 0] + out["end_logits"][:, 0],
         }
 
     return {"encoder": encoder, "classification": classification,

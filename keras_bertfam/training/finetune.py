@@ -67,9 +67,20 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
-def predict_and_score(model, data: dict, task: str, labels, batch_size: int, max_length: int,
-                      pad_id: int) -> tuple[dict, object]:  # fmt: skip
-    """(report, predictions) of `model` on prepared `data` (see `data.tasks.prepare`)."""
+def predict_and_score(
+    model,
+    data: dict,
+    task: str,
+    labels,
+    batch_size: int,
+    max_length: int,
+    pad_id: int,
+    null_threshold: float | None = None,
+) -> tuple[dict, object]:
+    """(report, predictions) of `model` on prepared `data` (see `data.tasks.prepare`).
+
+    `null_threshold`: question answering only; see `data.tasks.best_spans`.
+    """
     from keras_bertfam.data.tasks import batches, best_spans, squad_scores
 
     count = len(data["features"]["token_ids"])
@@ -84,8 +95,9 @@ def predict_and_score(model, data: dict, task: str, labels, batch_size: int, max
                 column[index] = row
     if task == "question_answering":
         predictions = best_spans(
-            data["rows"], data["windows"], restored["start_logits"], restored["end_logits"]
-        )
+            data["rows"], data["windows"], restored["start_logits"], restored["end_logits"],
+            null_threshold=null_threshold,
+        )  # fmt: skip
         return squad_scores(data["rows"], predictions), predictions
     predicted = [np.argmax(v, axis=-1) for v in restored["logits"]]
     if task == "token_classification":
@@ -216,6 +228,7 @@ def finetune(
     task_info = {"task": task, "labels": labels, "max_sequence_length": max_sequence_length,
                  "num_choices": num_classes if task == "multiple_choice" else None,
                  "pairs": task == "classification" and len(train_data["rows"][0]["texts"]) == 2,
+                 "squad_v2": bool(train_data.get("squad_v2")),
                  "source": str(model) if isinstance(model, str | Path) else None}  # fmt: skip
     (out / TASK_FILE).write_text(json.dumps(task_info, indent=2))
     tokenizer.copy_files(out / "tokenizer")
@@ -228,8 +241,9 @@ def finetune(
     }
     if dev_data:
         report, predictions = predict_and_score(
-            task_model, dev_data, task, labels, batch_size, max_sequence_length, pad_id
-        )
+            task_model, dev_data, task, labels, batch_size, max_sequence_length, pad_id,
+            _null_threshold(task_info, None),
+        )  # fmt: skip
         summary["dev"] = report
         (out / "eval_report.json").write_text(json.dumps(report, indent=2))
         if task == "question_answering":
@@ -264,12 +278,26 @@ def load_finetuned(folder):
     )
 
 
-def evaluate(folder, path, batch_size: int = 64) -> tuple[dict, object]:
-    """Score a `finetune` output folder on a task file: (report, predictions)."""
+def _null_threshold(info: dict, given: float | None) -> float | None:
+    """The no-answer rule of a QA model: the given threshold, else 0.0 when trained on v2."""
+    if given is not None:
+        return float(given)
+    return 0.0 if info.get("squad_v2") else None
+
+
+def evaluate(folder, path, batch_size: int = 64,
+             null_threshold: float | None = None) -> tuple[dict, object]:  # fmt: skip
+    """Score a `finetune` output folder on a task file: (report, predictions).
+
+    `null_threshold` (question answering): answer "" when the no-answer score
+    beats the best span by more than this; by default 0.0 for models trained on
+    SQuAD 2.0 data (unanswerable questions) and never for SQuAD 1.1 models.
+    """
     from keras_bertfam.data.tasks import prepare
 
     model, info, tokenizer = load_finetuned(folder)
     length = info["max_sequence_length"]
     data = prepare(info["task"], path, tokenizer, length, info["labels"])
     pad_id = tokenizer.special_ids.get("pad", 0)
-    return predict_and_score(model, data, info["task"], info["labels"], batch_size, length, pad_id)
+    return predict_and_score(model, data, info["task"], info["labels"], batch_size, length, pad_id,
+                             _null_threshold(info, null_threshold))  # fmt: skip
