@@ -191,11 +191,13 @@ def param_groups(model):
     )
 
 
-def hf_finetune(model_dir, train, dev, num_labels, padding, epochs, tokenizer, enc_train, enc_dev):
+def hf_finetune(
+    model_dir, train, dev, num_labels, padding, epochs, tokenizer, enc_train, enc_dev, seed=SEED
+):
     import torch
     from transformers import get_linear_schedule_with_warmup
 
-    seed_all(SEED)
+    seed_all(seed)
     model = build_classifier(model_dir, num_labels)
     groups, n_decay, n_nodecay = param_groups(model)
     optimizer = torch.optim.AdamW(groups, lr=LR)
@@ -208,7 +210,7 @@ def hf_finetune(model_dir, train, dev, num_labels, padding, epochs, tokenizer, e
 
     # Shuffle with a fixed seed (same order for both padding variants) and build
     # every batch before the clock starts.
-    gen = torch.Generator().manual_seed(SEED)
+    gen = torch.Generator().manual_seed(seed)
     batches = []
     for _ in range(epochs):
         order = torch.randperm(len(train["y"]), generator=gen).tolist()
@@ -242,6 +244,7 @@ def hf_finetune(model_dir, train, dev, num_labels, padding, epochs, tokenizer, e
 
     return {
         "padding": padding,
+        "seed": seed,
         "epochs": epochs,
         "steps": total_steps,
         "warmup_steps": warmup,
@@ -268,6 +271,14 @@ def main(argv=None):
     parser.add_argument("--model", default=None, help="all-MiniLM-L6-v2 checkpoint folder")
     parser.add_argument("--padding", choices=("max", "dynamic", "both"), default="both")
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[SEED],
+        help="one fine-tune per seed (head init, dropout and shuffle order)",
+    )
+    parser.add_argument("--threads", type=int, default=THREADS, help="torch threads")
     parser.add_argument("--skip-tfidf", action="store_true")
     parser.add_argument(
         "--out",
@@ -281,7 +292,7 @@ def main(argv=None):
     import transformers
     from transformers import AutoTokenizer
 
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(args.threads)
     model_dir = args.model or default_model_dir()
 
     tr_labels, tr_texts = read_tsv(DATA_DIR / "fortunes-topics-train.tsv.gz")
@@ -313,7 +324,7 @@ def main(argv=None):
             "weight_decay": WEIGHT_DECAY,
             "warmup_fraction": WARMUP_FRACTION,
             "dropout": DROPOUT,
-            "seed": SEED,
+            "seeds": args.seeds,
             "epochs": args.epochs,
             "pooling": "mean over attention_mask",
         },
@@ -352,12 +363,16 @@ def main(argv=None):
     variants = ("max", "dynamic") if args.padding == "both" else (args.padding,)
     result["hf_torch"] = {}
     for padding in variants:
-        print(f"hf torch fine-tune, padding={padding} ...", flush=True)
-        r = hf_finetune(
-            model_dir, train, dev, len(names), padding, args.epochs, tokenizer, enc_train, enc_dev
-        )
-        result["hf_torch"][padding] = r
-        print(f"  done: acc {r['dev_accuracy']:.4f}, {r['train_seconds']:.1f} s", flush=True)
+        runs = []
+        for seed in args.seeds:
+            print(f"hf torch fine-tune, padding={padding}, seed={seed} ...", flush=True)
+            r = hf_finetune(
+                model_dir, train, dev, len(names), padding, args.epochs,
+                tokenizer, enc_train, enc_dev, seed,
+            )  # fmt: skip
+            runs.append(r)
+            print(f"  done: acc {r['dev_accuracy']:.4f}, {r['train_seconds']:.1f} s", flush=True)
+        result["hf_torch"][padding] = runs
     result["env"]["loadavg_end"] = list(os.getloadavg())
 
     print()
@@ -372,12 +387,17 @@ def main(argv=None):
         print(
             f"{'tfidf+logreg':<24}{t['dev_accuracy']:>9.4f}{t['fit_seconds']:>10.1f}{'-':>12}{'-':>14}{'-':>14}{'-':>7}"
         )
-    for padding, r in result["hf_torch"].items():
-        print(
-            f"{'hf torch pad=' + padding:<24}{r['dev_accuracy']:>9.4f}{r['train_seconds']:>10.1f}"
-            f"{r['useful_tokens']:>12d}{r['useful_tokens_per_s']:>14.0f}"
-            f"{r['padded_tokens_per_s']:>14.0f}{100 * r['pad_fraction']:>7.1f}"
-        )
+    for padding, runs in result["hf_torch"].items():
+        for r in runs:
+            name = f"hf torch pad={padding} s={r['seed']}"
+            print(
+                f"{name:<24}{r['dev_accuracy']:>9.4f}{r['train_seconds']:>10.1f}"
+                f"{r['useful_tokens']:>12d}{r['useful_tokens_per_s']:>14.0f}"
+                f"{r['padded_tokens_per_s']:>14.0f}{100 * r['pad_fraction']:>7.1f}"
+            )
+        if len(runs) > 1:
+            accs = np.array([r["dev_accuracy"] for r in runs])
+            print(f"{'  mean ± sd':<24}{accs.mean():>9.4f} ± {accs.std(ddof=1):.4f}")
     print(
         f"\n{args.epochs} epoch(s), batch {BATCH}, S<={MAX_LEN}, torch {torch.__version__}, "
         f"transformers {transformers.__version__}, {torch.get_num_threads()} threads, "
