@@ -1,6 +1,9 @@
 """Run a few pretraining steps under a strategy in a fresh process (used by test_training).
 
-    python tests/strategy_worker.py OUT.json STRATEGY [--logical-cpus N]
+    python tests/strategy_worker.py OUT.json STRATEGY [--logical-cpus N] [--accumulate K]
+
+With --accumulate K, the same 8-row batches arrive as K batches of 8/K rows and
+`fit_distributed` accumulates them into one update.
 
 Prints nothing; writes {"losses": [...], "weights_sum": float, "checksum": [...]} to OUT.
 Multi-worker runs read TF_CONFIG like any worker.
@@ -30,7 +33,15 @@ def main():
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration()] * cpus
         )
-    from keras_bertfam.training import build_optimizer, compile_pretrainer, get_strategy
+    accumulate = (
+        int(sys.argv[sys.argv.index("--accumulate") + 1]) if "--accumulate" in sys.argv else 1
+    )
+    from keras_bertfam.training import (
+        build_optimizer,
+        compile_pretrainer,
+        fit_distributed,
+        get_strategy,
+    )
 
     strategy = get_strategy(strategy_name)  # first: multi-worker needs a fresh runtime
     import keras
@@ -59,13 +70,19 @@ def main():
         def on_train_batch_end(self, step, logs=None):
             losses.append(float(logs["loss"]))
 
-    model.fit(data, epochs=1, verbose=0, callbacks=[Record()])
+    if accumulate > 1:
+        micro = data.unbatch().batch(8 // accumulate)
+        fit_distributed(model, micro, steps_per_epoch=4, accumulate=accumulate, verbose=0,
+                        callbacks=[Record()])  # fmt: skip
+    else:
+        model.fit(data, epochs=1, verbose=0, callbacks=[Record()])
     weights = model.get_weights()
     with open(out, "w") as handle:
         json.dump(
             {
                 "losses": losses,
                 "replicas": strategy.num_replicas_in_sync,
+                "updates": int(optimizer.iterations.numpy()),
                 "checksum": [float(np.sum(w)) for w in weights],
             },
             handle,

@@ -13,7 +13,13 @@ import tensorflow as tf
 
 import keras_bertfam as bf
 from keras_bertfam.data import DataConfig
-from keras_bertfam.training import TrainConfig, build_optimizer, compile_pretrainer, pretrain
+from keras_bertfam.training import (
+    TrainConfig,
+    build_optimizer,
+    compile_pretrainer,
+    fit_distributed,
+    pretrain,
+)
 from tests.data_fixtures import minilm_dir
 from tests.helpers import make_batch
 
@@ -44,19 +50,36 @@ def test_mirrored_over_two_cpus_matches_one_device(tmp_path):
     assert one["losses"][-1] < one["losses"][0]  # it did train
 
 
-def _fit_once(jit, accumulate=1, batch=8, precision="float32", optimizer="adamw", epsilon=1e-6):
+def test_accumulation_under_a_mirrored_strategy_equals_one_large_batch(tmp_path):
+    """Keras' optimizer cannot accumulate under tf.distribute; fit_distributed can."""
+    one = _run_worker(tmp_path, "one")
+    accumulated = _run_worker(tmp_path, "mirrored", "--logical-cpus", "2", "--accumulate", "2")
+    assert accumulated["replicas"] == 2 and accumulated["updates"] == one["updates"] == 4
+    # the running mean of the loss is over micro-batches: equal here (same masked count)
+    np.testing.assert_allclose(accumulated["losses"], one["losses"], rtol=1e-5)
+    np.testing.assert_allclose(accumulated["checksum"], one["checksum"], rtol=1e-3, atol=1e-3)
+
+
+def _fit_once(jit, accumulate=1, batch=8, precision="float32", optimizer="adamw", epsilon=1e-6,
+              own_loop=False):  # fmt: skip
+    """One epoch over 8 rows; own_loop: `fit_distributed` accumulates, not the optimizer."""
     keras.utils.set_random_seed(0)
     keras.config.set_dtype_policy(precision)
     model = bf.build_pretrainer("bert_tiny", num_layers=1, dropout=0.0, vocabulary_size=300)
     keras.utils.set_random_seed(0)
-    opt = build_optimizer(
-        optimizer, model, 1e-3, total_steps=10, accumulate=accumulate, epsilon=epsilon
-    )
+    opt = build_optimizer(optimizer, model, 1e-3, total_steps=10,
+                          accumulate=1 if own_loop else accumulate, epsilon=epsilon)  # fmt: skip
     compile_pretrainer(model, opt, jit)
     x = make_batch(300, batch=8, seq=16, predictions=3, seed=4)
     rng = np.random.default_rng(5)
     y = {"mlm_logits": rng.integers(0, 300, (8, 3)), "nsp_logits": rng.integers(0, 2, 8)}
-    history = model.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+    if own_loop:
+        data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch)
+        steps = 8 // (batch * accumulate)
+        history = fit_distributed(model, data, steps_per_epoch=steps, accumulate=accumulate,
+                                  jit=jit, verbose=0)  # fmt: skip
+    else:
+        history = model.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
     return model, history.history["loss"][0]
 
 
@@ -75,6 +98,19 @@ def test_accumulated_micro_batches_equal_one_large_batch():
     assert int(accumulated.optimizer.iterations.numpy()) == 1 == int(big.optimizer.iterations)
     for wa, wb in zip(big.get_weights(), accumulated.get_weights(), strict=True):
         np.testing.assert_allclose(wa, wb, atol=1e-7)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_fit_distributed_accumulates_like_one_large_batch(jit):
+    big, big_loss = _fit_once(jit=False, accumulate=1, batch=8, epsilon=1.0)
+    accumulated, loss = _fit_once(jit=jit, accumulate=2, batch=4, epsilon=1.0, own_loop=True)
+    assert int(accumulated.optimizer.iterations.numpy()) == 1
+    assert loss == pytest.approx(big_loss, rel=1e-5)
+    for wa, wb in zip(big.get_weights(), accumulated.get_weights(), strict=True):
+        np.testing.assert_allclose(wa, wb, atol=1e-6 if jit else 1e-7)
+    with pytest.raises(ValueError, match="gradient_accumulation_steps=2"):
+        model, _ = _fit_once(jit=False, accumulate=2, batch=4)  # the optimizer accumulates
+        fit_distributed(model, tf.data.Dataset.range(1), steps_per_epoch=1, accumulate=2)
 
 
 def test_mixed_float16_uses_loss_scaling_and_float32_variables():
@@ -103,12 +139,13 @@ def test_no_weight_decay_on_layer_norm_and_biases(name):
     assert "token_embedding/embeddings" not in excluded
 
 
-def test_killed_run_resumes_from_its_checkpoint(tmp_path):
+@pytest.mark.parametrize("accumulate", [1, 2])
+def test_killed_run_resumes_from_its_checkpoint(tmp_path, accumulate):
+    """Also with accumulation, which runs in fit_distributed rather than model.fit."""
     config = bf.get_preset("bert_tiny", num_layers=1, max_sequence_length=32)
     data = DataConfig(max_seq_length=32)
-    train = TrainConfig(
-        steps=6, batch_size=4, checkpoint_every=2, warmup_steps=1, jit=False, verbose=0
-    )
+    train = TrainConfig(steps=6, batch_size=4, accumulate=accumulate, checkpoint_every=2,
+                        warmup_steps=1, jit=False, verbose=0)  # fmt: skip
     corpus = tmp_path / "c.txt"
     corpus.write_text(
         "\n\n".join(
@@ -128,7 +165,8 @@ def test_killed_run_resumes_from_its_checkpoint(tmp_path):
     summary = pretrain(config, [corpus], tmp_path / "run", train, data, tokenizer)
     assert summary["resumed_from_epoch"] == 2
     assert summary["epochs_run_now"] == 1
-    assert summary["steps"] == 6
+    assert summary["steps"] == 6 and summary["global_batch"] == 4 * accumulate
+    assert summary["training_loop"] == ("model.fit" if accumulate == 1 else "fit_distributed")
     assert (tmp_path / "run/model.keras").is_file()
     assert not (tmp_path / "run/backup").exists()
     loaded = keras.saving.load_model(tmp_path / "run/model.keras")

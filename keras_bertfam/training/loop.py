@@ -16,6 +16,13 @@ cannot train (keras-team/keras#20585, #20329). Two bugs in
 Besides, `jit_compile=True` puts the whole step, the gradient all-reduce included,
 in one XLA cluster, and XLA on CPU has no kernel for the collectives.
 
+Gradient accumulation has the same problem under every strategy: Keras' optimizer
+(`gradient_accumulation_steps`) puts the update, and with it the cross-replica
+`merge_call`, inside a conditional, which `tf.distribute` refuses. Here
+`accumulate=K` is done in the step instead: one update reads K batches, runs the
+forward and backward pass on each in turn, and applies the mean of their
+gradients once, so there is no conditional and the optimizer counts updates.
+
 This loop calls what `fit` calls, on the loss, metrics and optimizer `compile` set
 up: `compute_loss` (scaled by 1 / replicas, so the summed gradients are those of
 the global batch), the optimizer's own all-reduce and update, `compute_metrics`,
@@ -54,6 +61,7 @@ def fit_distributed(
     validation_data=None,
     validation_steps: int | None = None,
     jit: bool = False,
+    accumulate: int = 1,
 ) -> keras.callbacks.History:
     """Train `model` (compiled, built in its strategy's scope) as `model.fit` would.
 
@@ -62,16 +70,27 @@ def fit_distributed(
         dataset: a `tf.data.Dataset` of global batches (it is distributed here; its
             `auto_shard_policy` decides how workers split it) or a distributed one.
         epochs / steps_per_epoch / initial_epoch / callbacks / verbose: as in `fit`;
-            `steps_per_epoch` is required (workers must agree on the step count).
+            `steps_per_epoch` is required (workers must agree on the step count);
+            with `accumulate`, a step is an update (it reads `accumulate` batches).
         validation_data / validation_steps: an optional dataset evaluated after each
             epoch with `test_step`; logged with a `val_` prefix.
         jit: XLA-compile the per-replica forward and backward pass.
+        accumulate: batches per update; their gradients are averaged (the
+            optimizer must not accumulate itself).
 
     Returns:
         The `History` callback, as `fit` returns it.
     """
     if not steps_per_epoch or steps_per_epoch < 1:
         raise ValueError(f"steps_per_epoch must be >= 1, got {steps_per_epoch}")
+    if accumulate < 1:
+        raise ValueError(f"accumulate must be >= 1, got {accumulate}")
+    if accumulate > 1 and getattr(model.optimizer, "gradient_accumulation_steps", None):
+        raise ValueError(
+            "accumulate > 1 with an optimizer that accumulates too "
+            f"(gradient_accumulation_steps={model.optimizer.gradient_accumulation_steps}): "
+            "build it with accumulate=1"
+        )
     strategy = model.distribute_strategy
     distributed = _distribute(strategy, dataset)
     # As in fit: a first iterator only builds, training reads a fresh one (so datasets
@@ -100,7 +119,7 @@ def fit_distributed(
         callbacks.on_epoch_begin(epoch)
         for step in range(steps_per_epoch):
             callbacks.on_train_batch_begin(step)
-            logs = _floats(train_step(next(iterator)))
+            logs = _floats(train_step(tuple(next(iterator) for _ in range(accumulate))))
             callbacks.on_train_batch_end(step, logs)
             if model.stop_training:
                 break
@@ -182,18 +201,50 @@ def _train_function(model, strategy, jit):
     if jit:
         forward_backward = tf.function(forward_backward, jit_compile=True)
 
-    def replica_step(data):
-        x, y, sample_weight = _unpack(data)
-        gradients = forward_backward(x, y, sample_weight)
+    def replica_step(*micro_batches):
+        total = []
+        for data in micro_batches:  # in turn: one batch's activations alive at a time
+            after = [g.values if isinstance(g, tf.IndexedSlices) else g for g in total]
+            after = [g for g in after if g is not None]
+            with tf.control_dependencies(after):
+                gradients = forward_backward(*_unpack(data))
+            if total:
+                gradients = [_add(a, b) for a, b in zip(total, gradients, strict=True)]
+            total = gradients
+        if len(micro_batches) > 1:
+            total = [_scale(g, 1.0 / len(micro_batches)) for g in total]
         # all-reduces the gradients, then updates (Keras clips before, per replica)
-        model.optimizer.apply_gradients(zip(gradients, weights, strict=True))
+        model.optimizer.apply_gradients(zip(total, weights, strict=True))
 
     @tf.function(reduce_retracing=True)
-    def step(data):
-        strategy.run(replica_step, args=(data,))
+    def step(micro_batches):
+        strategy.run(replica_step, args=micro_batches)
         return model.get_metrics_result()  # cross-replica read: summed over all replicas
 
     return step
+
+
+def _add(a, b):
+    """a + b for gradients; embedding gradients (IndexedSlices) stay sparse, rows concatenated."""
+    import tensorflow as tf
+
+    if a is None or b is None:  # a weight the loss does not reach
+        return None
+    if isinstance(a, tf.IndexedSlices) and isinstance(b, tf.IndexedSlices):
+        return tf.IndexedSlices(
+            tf.concat([a.values, b.values], 0), tf.concat([a.indices, b.indices], 0), a.dense_shape
+        )
+    return tf.convert_to_tensor(a) + tf.convert_to_tensor(b)
+
+
+def _scale(gradient, factor):
+    import tensorflow as tf
+
+    if gradient is None:
+        return None
+    if isinstance(gradient, tf.IndexedSlices):
+        return tf.IndexedSlices(gradient.values * factor, gradient.indices, gradient.dense_shape)
+    return gradient * factor
 
 
 def _test_function(model, strategy, jit):

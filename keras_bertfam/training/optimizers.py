@@ -7,7 +7,8 @@
 - decoupled weight decay on matrices only: LayerNorm scales/offsets and biases
   (every variable of rank < 2) are left out, as BERT's and nanoGPT's recipes do;
 - clipping by global norm and `accumulate` micro-batches per update (Keras'
-  `gradient_accumulation_steps`).
+  `gradient_accumulation_steps`: for `model.fit` without a `tf.distribute`
+  strategy; under one, accumulate in `loop.fit_distributed` instead, as `pretrain` does).
 
 Example:
 

@@ -10,8 +10,10 @@ is killed restarts from its last checkpoint, skips the data it had read and
 ends at the same step. The output folder receives the model (`model.keras`),
 its config, the tokenizer files, TensorBoard logs and `training_summary.json`.
 
-Under `MultiWorkerMirroredStrategy`, where Keras 3's `fit` fails, the same model,
-losses, metrics, optimizer and callbacks run in `loop.fit_distributed` instead.
+Under `MultiWorkerMirroredStrategy`, where Keras 3's `fit` fails, and with
+gradient accumulation (`accumulate > 1`, which Keras' optimizer cannot do under
+any `tf.distribute` strategy), the same model, losses, metrics, optimizer and
+callbacks run in `loop.fit_distributed` instead; it accumulates in the step.
 Every worker reads the whole input pipeline and keeps its replicas' rows of each
 global batch (DATA sharding), so the updates are those of one process with the
 same global batch. The chief writes the outputs; the other workers write theirs
@@ -185,6 +187,9 @@ def pretrain(
 
     epochs = train.steps // train.checkpoint_every
     micro_steps_per_epoch = train.checkpoint_every * train.accumulate
+    # Keras' fit cannot train under multi-worker, and its optimizer's accumulation fails
+    # under any strategy: both run in fit_distributed, which accumulates in the step.
+    own_loop = multi_worker or train.accumulate > 1
     progress = out / "backup" / "progress.json"
     done = ProgressFile.epochs_done(progress)
     if done:  # resuming: skip the batches the interrupted run had consumed
@@ -209,15 +214,14 @@ def pretrain(
                 train.warmup_steps,
                 train.weight_decay,
                 train.global_clipnorm,
-                train.accumulate,
-                train.decay_power,
+                power=train.decay_power,
             )
             compile_pretrainer(model, optimizer, train.jit)
-        throughput = Throughput(train.batch_size * data_cfg.max_seq_length)
+        throughput = Throughput(train.batch_size * train.accumulate * data_cfg.max_seq_length)
         start = time.perf_counter()
         fit_args = dict(
             epochs=epochs,
-            steps_per_epoch=micro_steps_per_epoch,
+            steps_per_epoch=train.checkpoint_every,
             validation_data=validation_data,
             validation_steps=validation_steps,
             verbose=train.verbose,
@@ -230,8 +234,10 @@ def pretrain(
                 *callbacks,
             ],
         )
-        if multi_worker:
-            history = fit_distributed(model, dataset, jit=train.jit, **fit_args)
+        if own_loop:
+            history = fit_distributed(
+                model, dataset, jit=train.jit, accumulate=train.accumulate, **fit_args
+            )
         else:
             history = model.fit(dataset, shuffle=False, **fit_args)
         seconds = time.perf_counter() - start
@@ -251,7 +257,7 @@ def pretrain(
         "replicas": strategy.num_replicas_in_sync,
         "precision": train.precision,
         "jit": train.jit,
-        "training_loop": "fit_distributed" if multi_worker else "model.fit",
+        "training_loop": "fit_distributed" if own_loop else "model.fit",
         "seconds": seconds,
         "tokens_per_s": throughput.history,
         "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
