@@ -233,13 +233,15 @@ def hf_finetune(
     train_s = time.perf_counter() - start
 
     model.eval()
-    correct = 0
+    correct, dev_loss = 0, 0.0
     eval_start = time.perf_counter()
     with torch.no_grad():
         for s in range(0, len(dev["y"]), 64):
             idx = list(range(s, min(s + 64, len(dev["y"]))))
             x, labels = collate(enc_dev, idx, dev["y"], padding, pad_id)
-            correct += int((model(**x).argmax(-1) == labels).sum())
+            logits = model(**x)
+            correct += int((logits.argmax(-1) == labels).sum())
+            dev_loss += float(loss_fn(logits, labels)) * len(idx)
     eval_s = time.perf_counter() - eval_start
 
     return {
@@ -249,6 +251,7 @@ def hf_finetune(
         "steps": total_steps,
         "warmup_steps": warmup,
         "dev_accuracy": correct / len(dev["y"]),
+        "dev_loss": dev_loss / len(dev["y"]),
         "train_seconds": train_s,
         "eval_seconds": eval_s,
         "useful_tokens": useful,
@@ -260,6 +263,7 @@ def hf_finetune(
         "first_loss": losses[0],
         "last_loss": losses[-1],
         "mean_loss_last_10": sum(losses[-10:]) / len(losses[-10:]),
+        "mean_loss": sum(losses) / len(losses),  # as Keras' epoch `loss`
         "param_tensors_decay": n_decay,
         "param_tensors_no_decay": n_nodecay,
         "attn_implementation": getattr(model.encoder.config, "_attn_implementation", None),
@@ -371,7 +375,11 @@ def main(argv=None):
                 tokenizer, enc_train, enc_dev, seed,
             )  # fmt: skip
             runs.append(r)
-            print(f"  done: acc {r['dev_accuracy']:.4f}, {r['train_seconds']:.1f} s", flush=True)
+            print(
+                f"  done: acc {r['dev_accuracy']:.4f}, dev loss {r['dev_loss']:.4f}, "
+                f"train loss {r['mean_loss']:.4f}, {r['train_seconds']:.1f} s",
+                flush=True,
+            )
         result["hf_torch"][padding] = runs
     result["env"]["loadavg_end"] = list(os.getloadavg())
 

@@ -189,6 +189,7 @@ def _finetune(args) -> int:
         clipnorm=args.clipnorm,
         max_sequence_length=args.seq_length,
         pooling=args.pooling,
+        head_init=args.head_init,
         patience=args.patience,
         bucketing=args.bucketing,
         jit=args.jit,
@@ -383,6 +384,13 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--clipnorm", type=float, help="clip gradients to this global norm")
     tune.add_argument("--seq-length", type=int, default=128, help="max tokens per sequence")
     tune.add_argument("--pooling", choices=["pooled", "cls", "mean"], help="default: pooled")
+    tune.add_argument(
+        "--head-init",
+        choices=["fan_in_uniform", "truncated_normal"],
+        default="fan_in_uniform",
+        help="the task head's initial weights: uniform +-1/sqrt(H) as torch.nn.Linear, or "
+        "BERT's N(0, 0.02)",
+    )
     tune.add_argument("--patience", type=int, default=2, help="epochs without a better dev loss")
     tune.add_argument(
         "--bucketing",

@@ -21,6 +21,7 @@ from keras_bertfam.data.tasks import (
     read_classification,
     squad_scores,
 )
+from keras_bertfam.layers import SentenceHead
 from keras_bertfam.models.tasks import build_task_model
 from keras_bertfam.resources import FORTUNES_DEV as DEV
 from keras_bertfam.resources import FORTUNES_TRAIN as TRAIN
@@ -57,6 +58,8 @@ def test_task_models_shapes_and_keras_round_trip(task, num_classes, expected, tm
     again = keras.saving.load_model(tmp_path / "m.keras")
     for name, value in again(x).items():
         np.testing.assert_allclose(value, out[name], atol=1e-6)
+    heads = [layer for layer in again.layers if isinstance(layer, SentenceHead)]
+    assert [h.init for h in heads] == ["fan_in_uniform"]  # task heads default to torch's init
     if task == "question_answering":  # no span may start or end on padding
         assert float(np.max(np.asarray(out["start_logits"])[0, 4:])) < -1e8
 

@@ -143,7 +143,7 @@ def test_heads_contract(tmp_path):
             head = MaskedLMHead(8, dtype=d)
             bias = MaskedLMBias(dtype=d)
             pooler = Pooler(dtype=d)
-            sentence = SentenceHead(2, dropout=0.1, dtype=d)
+            sentence = SentenceHead(2, dropout=0.1, init="fan_in_uniform", dtype=d)
 
             def call(x, mask_positions):
                 tied = bias(table(head(x, mask_positions), reverse=True))
@@ -155,6 +155,23 @@ def test_heads_contract(tmp_path):
 
     _, out = check_keras_contract(make, {"x": X, "mask_positions": positions}, tmp_path)
     assert out["mlm"].shape == (2, 2, 10) and out["nsp"].shape == (2, 2)
+
+
+def test_sentence_head_initializations():
+    hidden = 384
+    torch_like = SentenceHead(14, init="fan_in_uniform")
+    torch_like.build((None, hidden))
+    kernel, bias = (np.asarray(w) for w in torch_like.dense.get_weights())
+    limit = hidden**-0.5  # torch.nn.Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), bias too
+    assert np.abs(kernel).max() <= limit and np.abs(bias).max() <= limit
+    assert kernel.std() == pytest.approx(limit / np.sqrt(3), rel=0.05) and np.any(bias != 0)
+    bert = SentenceHead(14)
+    bert.build((None, hidden))
+    kernel, bias = (np.asarray(w) for w in bert.dense.get_weights())
+    assert np.abs(kernel).max() <= 0.04 and not np.any(bias)  # N(0, 0.02) cut at 2 stddev
+    assert SentenceHead.from_config(torch_like.get_config()).init == "fan_in_uniform"
+    with pytest.raises(ValueError, match="init='xavier'"):
+        SentenceHead(2, init="xavier")
 
 
 def test_masked_lm_head_gathers_the_given_positions():

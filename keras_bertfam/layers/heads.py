@@ -152,6 +152,9 @@ class MaskedLMBias(keras.layers.Layer):
         return input_shape
 
 
+HEAD_INITS = ("truncated_normal", "fan_in_uniform")
+
+
 @register
 class SentenceHead(keras.layers.Layer):
     """Dropout + Dense classifier: NSP/SOP (2-way, on the pooled output) and task heads.
@@ -164,6 +167,9 @@ class SentenceHead(keras.layers.Layer):
         num_classes: output logits (2 for NSP/SOP).
         dropout: dropout on the pooled output before the classifier.
         initializer_range: stddev of the truncated-normal initializer.
+        init: "truncated_normal" (BERT's: kernel N(0, initializer_range) cut
+            at 2 stddev, zero bias) or "fan_in_uniform" (`torch.nn.Linear`'s:
+            kernel and bias uniform in +-1/sqrt(H), for H = fan-in).
 
     Call arguments:
         pooled_output: [batch, H].
@@ -172,17 +178,34 @@ class SentenceHead(keras.layers.Layer):
         [batch, num_classes] logits.
     """
 
-    def __init__(self, num_classes=2, dropout=0.0, initializer_range=0.02, **kwargs):
+    def __init__(
+        self,
+        num_classes=2,
+        dropout=0.0,
+        initializer_range=0.02,
+        init="truncated_normal",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
+        if init not in HEAD_INITS:
+            raise ValueError(f"init={init!r} is not one of {list(HEAD_INITS)}")
         self.num_classes = num_classes
         self.dropout = dropout
         self.initializer_range = initializer_range
+        self.init = init
 
     def build(self, input_shape):
         self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
+        if self.init == "fan_in_uniform":
+            limit = float(input_shape[-1]) ** -0.5
+            kernel = keras.initializers.RandomUniform(-limit, limit)
+            bias = keras.initializers.RandomUniform(-limit, limit)
+        else:
+            kernel, bias = initializer(self.initializer_range), "zeros"
         self.dense = keras.layers.Dense(
             self.num_classes,
-            kernel_initializer=initializer(self.initializer_range),
+            kernel_initializer=kernel,
+            bias_initializer=bias,
             dtype=self.dtype_policy,
             name="dense",
         )
@@ -200,6 +223,7 @@ class SentenceHead(keras.layers.Layer):
             num_classes=self.num_classes,
             dropout=self.dropout,
             initializer_range=self.initializer_range,
+            init=self.init,
         )
         return config
 

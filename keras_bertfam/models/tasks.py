@@ -16,6 +16,14 @@ Pooling: "pooled" (BERT's tanh pooler on [CLS]; the default when the encoder
 has one), "cls" (the raw first token) or "mean" (the mean of the real tokens,
 as sentence-transformers models are trained).
 
+Head initialization: "fan_in_uniform" by default (weights and bias uniform in
++-1/sqrt(H), as `torch.nn.Linear`), or "truncated_normal" (BERT's N(0, 0.02)).
+It matters for short fine-tunes: AdamW moves each weight by about the learning
+rate per step at most, so at 1e-4 for one epoch of 112 steps the head's weights
+change by < 0.006, less than their initial size, and the initial scale caps how
+sure the model can get. On fortunes topics (MiniLM, one epoch, 4 seeds each) the
+dev loss is 0.91-0.93 with "fan_in_uniform" and 1.03-1.07 with "truncated_normal".
+
 Example:
 
 >>> import numpy as np, keras_bertfam as bf
@@ -52,6 +60,7 @@ def build_task_model(
     pooling: str | None = None,
     dropout: float = 0.1,
     initializer_range: float = 0.02,
+    head_init: str = "fan_in_uniform",
     name: str | None = None,
     **overrides,
 ) -> keras.Model:
@@ -67,6 +76,8 @@ def build_task_model(
         pooling: "pooled", "cls" or "mean" for classification and multiple
             choice; None means "pooled" if the encoder has a pooler, else "cls".
         dropout: dropout before the head's Dense layer.
+        head_init: "fan_in_uniform" or "truncated_normal" (with `initializer_range`);
+            see the module docstring.
     """
     if task not in TASKS:
         raise ValueError(f"task={task!r} is not one of {list(TASKS)}")
@@ -83,7 +94,7 @@ def build_task_model(
         raise ValueError(f"pooling={pooling!r} is not one of {list(POOLINGS)}")
     if pooling == "pooled" and "pooled_output" not in encoder.output:
         raise ValueError("pooling='pooled' needs an encoder with a pooler; use 'cls' or 'mean'")
-    head = dict(dropout=dropout, initializer_range=initializer_range)
+    head = dict(dropout=dropout, initializer_range=initializer_range, init=head_init)
     pooled = task in ("classification", "multiple_choice") and pooling == "pooled"
     if not pooled and "pooled_output" in encoder.output:
         # the pooler would get no gradient (and cost a matmul): leave it out of the graph

@@ -133,6 +133,7 @@ def finetune(
     max_sequence_length: int = 128,
     pooling: str | None = None,
     dropout: float = 0.1,
+    head_init: str = "fan_in_uniform",
     patience: int = 2,
     bucketing: bool = True,
     jit: bool = False,
@@ -149,6 +150,8 @@ def finetune(
         task: "classification", "token_classification", "question_answering"
             or "multiple_choice".
         pooling: "pooled", "cls" or "mean" for classification heads.
+        head_init: "fan_in_uniform" or "truncated_normal" (see
+            `keras_bertfam.models.tasks`).
         clipnorm: clip gradients to this global norm; None (default) does not
             clip. (BERT's optimization.py and Hugging Face's Trainer clip at 1.0;
             on fortunes topics, not clipping trained faster: see the README.)
@@ -185,7 +188,8 @@ def finetune(
     num_classes = len(labels) if labels else None
     if task == "multiple_choice":
         num_classes = len(train_data["rows"][0]["choices"])
-    task_model = build_task_model(encoder, task, num_classes, pooling=pooling, dropout=dropout)
+    task_model = build_task_model(encoder, task, num_classes, pooling=pooling, dropout=dropout,
+                                  head_init=head_init)  # fmt: skip
 
     def dataset(data, shuffle):
         return batches(data["features"], data["targets"], batch_size, max_sequence_length,
