@@ -18,11 +18,12 @@ as sentence-transformers models are trained).
 
 Head initialization: "fan_in_uniform" by default (weights and bias uniform in
 +-1/sqrt(H), as `torch.nn.Linear`), or "truncated_normal" (BERT's N(0, 0.02)).
-It matters for short fine-tunes: AdamW moves each weight by about the learning
-rate per step at most, so at 1e-4 for one epoch of 112 steps the head's weights
-change by < 0.006, less than their initial size, and the initial scale caps how
-sure the model can get. On fortunes topics (MiniLM, one epoch, 4 seeds each) the
-dev loss is 0.91-0.93 with "fan_in_uniform" and 1.03-1.07 with "truncated_normal".
+It matters for short fine-tunes: AdamW moves a weight by about the learning rate
+per step at most, so at 1e-4 over one epoch of 112 steps (warmup and decay) the
+head's weights change by about 0.006, less than their initial size, and the
+initial scale caps how sure the model can get. On fortunes topics (MiniLM, one
+epoch) the dev loss is 0.89-0.95 with "fan_in_uniform" (9 seeds) and 1.03-1.07
+with "truncated_normal" (4 seeds); accuracy 0.728 vs 0.717 on average.
 
 Example:
 
