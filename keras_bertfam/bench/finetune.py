@@ -94,11 +94,11 @@ def _bertfam_model():
     return build_task_model(encoder, "classification", CLASSES, pooling="mean")
 
 
-def _keras_hub_model():
-    import keras
+def keras_hub_minilm_backbone():
+    """keras-hub's `BertBackbone` in all-MiniLM-L6-v2's shape (random weights): the peer."""
     import keras_hub
 
-    backbone = keras_hub.models.BertBackbone(
+    return keras_hub.models.BertBackbone(
         vocabulary_size=30522,
         num_layers=6,
         num_heads=12,
@@ -106,6 +106,12 @@ def _keras_hub_model():
         intermediate_dim=1536,
         max_sequence_length=512,
     )
+
+
+def _keras_hub_model():
+    import keras
+
+    backbone = keras_hub_minilm_backbone()
     inputs = {
         "token_ids": keras.Input((None,), dtype="int32", name="token_ids"),
         "segment_ids": keras.Input((None,), dtype="int32", name="segment_ids"),
