@@ -29,10 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_bertfam.errors import InputError
 from keras_bertfam.models.config import EncoderConfig
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
     """A checkpoint is missing, corrupt, unsupported or does not fit the model."""
 
 

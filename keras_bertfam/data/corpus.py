@@ -35,10 +35,12 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from keras_bertfam.errors import InputError
+
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 
 
-class CorpusError(ValueError):
+class CorpusError(InputError):
     """The corpus is missing or holds no usable text."""
 
 

@@ -37,8 +37,10 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_bertfam.errors import InputError
 
-class TaskDataError(ValueError):
+
+class TaskDataError(InputError):
     """A fine-tuning file is missing, malformed, or holds a label the model does not know."""
 
 

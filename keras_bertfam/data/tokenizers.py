@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_bertfam.errors import InputError
+
 SPECIAL_CANDIDATES = {
     "cls": ("[CLS]", "<s>"),
     "sep": ("[SEP]", "</s>"),
@@ -45,7 +47,7 @@ SPECIAL_CANDIDATES = {
 }
 
 
-class TokenizerError(ValueError):
+class TokenizerError(InputError):
     """A vocabulary file is missing, unreadable or lacks what a task needs."""
 
 

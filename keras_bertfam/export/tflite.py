@@ -81,6 +81,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_bertfam.errors import BertfamError
 from keras_bertfam.export.saved_model import encoder_of
 from keras_bertfam.models.builders import ENCODER_INPUTS
 
@@ -108,7 +109,7 @@ SAMPLE_TEXTS = (
 )
 
 
-class TFLiteConversionError(RuntimeError):
+class TFLiteConversionError(BertfamError, RuntimeError):
     """The model cannot become a builtin-ops TFLite model (the message names the ops)."""
 
 

@@ -24,12 +24,14 @@ import dataclasses
 import json
 from pathlib import Path
 
+from keras_bertfam.errors import InputError
+
 SHARING_MODES = ("none", "all", "attention", "ffn")
 SENTENCE_OBJECTIVES = ("nsp", "sop", "none")
 ACTIVATIONS = ("gelu", "gelu_approximate", "relu", "silu", "tanh")
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """An `EncoderConfig` field has a value the family cannot build."""
 
 
