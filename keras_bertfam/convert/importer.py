@@ -36,6 +36,7 @@ import numpy as np
 
 from keras_bertfam.convert.checkpoint import Checkpoint, CheckpointError, read_checkpoint
 from keras_bertfam.convert.names import IGNORED, map_name
+from keras_bertfam.errors import OutputExistsError
 
 TASKS = ("encoder", "pretraining")
 HEAD_LAYERS = ("mlm_head/", "mlm_output_bias/", "nsp_head/", "sop_head/")
@@ -197,7 +198,7 @@ def convert_checkpoint(path, out, task: str = "pretraining", allow_missing=(), o
 
     out = Path(out)
     if (out / "model.keras").exists() and not overwrite:
-        raise FileExistsError(f"{str(out / 'model.keras')!r} exists; pass overwrite=True")
+        raise OutputExistsError(f"{str(out / 'model.keras')!r} exists; pass overwrite=True")
     model = from_pretrained(path, task=task, allow_missing=allow_missing, **overrides)
     # read before anything is written: a corrupt tokenizer file fails the convert
     tokenizer = find_tokenizer(Path(path) if Path(path).is_dir() else Path(path).parent)

@@ -1,0 +1,47 @@
+"""`bertfam convert`: a Hugging Face or Google TF1 checkpoint -> a keras_bertfam model folder."""
+
+from __future__ import annotations
+
+from keras_bertfam.cli.common import add_set_argument
+
+
+def add_parser(commands):
+    parser = commands.add_parser(
+        "convert",
+        help="import a Hugging Face (safetensors) or Google TF1 checkpoint into a .keras model",
+        description="Reads a Hugging Face folder (config.json + model.safetensors or a sharded "
+        "index) of BERT/ALBERT/RoBERTa, or a Google TF1 checkpoint (bert_config.json / "
+        "albert_config.json + *.ckpt), checks that every weight finds its place, and writes "
+        "model.keras, config.json and tokenizer/ to --out. PyTorch pickles are refused.",
+    )
+    parser.add_argument("path", help="checkpoint folder (or .safetensors file / TF1 prefix)")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--task", choices=["encoder", "pretraining"], default="pretraining")
+    parser.add_argument(
+        "--allow-missing",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="model weights that may stay initialized",
+    )
+    add_set_argument(parser)
+    parser.add_argument("--overwrite", action="store_true")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from keras_bertfam.convert.importer import convert_checkpoint
+
+    summary = convert_checkpoint(
+        args.path,
+        args.out,
+        task=args.task,
+        allow_missing=tuple(args.allow_missing),
+        overwrite=args.overwrite,
+        **dict(args.set),
+    )
+    print(
+        f"converted {summary['source']} ({summary['parameters']:,} parameters, "
+        f"tokenizer: {summary['tokenizer'] or 'none found'}) -> {summary['out']}/model.keras"
+    )
+    return 0

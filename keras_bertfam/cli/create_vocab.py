@@ -1,0 +1,29 @@
+"""`bertfam create-vocab`: train a WordPiece, SentencePiece or byte-level BPE vocabulary."""
+
+from __future__ import annotations
+
+from keras_bertfam.cli.common import positive_int
+
+
+def add_parser(commands):
+    parser = commands.add_parser(
+        "create-vocab", help="train a WordPiece, SentencePiece or byte-level BPE vocabulary"
+    )
+    parser.add_argument("corpus", nargs="+", help="text files (BERT format: a sentence per line)")
+    parser.add_argument("--kind", choices=["wordpiece", "sentencepiece", "bpe"], required=True)
+    parser.add_argument("--size", type=positive_int, required=True, help="vocabulary size")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--cased", action="store_true", help="keep case (default: lower-case)")
+    parser.add_argument("--format", choices=["bert", "plain"], default="bert")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from keras_bertfam.data.vocab import create_vocab
+
+    files = create_vocab(
+        args.kind, args.size, args.corpus, args.out, lower_case=not args.cased, format=args.format
+    )
+    for path in files:
+        print(f"wrote {path}")
+    return 0

@@ -1,0 +1,44 @@
+"""`bertfam info`: parameters by component and training FLOPs per token of a config."""
+
+from __future__ import annotations
+
+import json
+
+from keras_bertfam.cli.common import add_set_argument, non_negative_int, positive_int
+from keras_bertfam.models.presets import list_presets, resolve_config
+
+
+def add_parser(commands):
+    parser = commands.add_parser(
+        "info",
+        help="parameters by component and training FLOPs per token of a preset or config",
+        description="Parameters by component and training FLOPs per token, beside the same "
+        "model with E = H and no sharing. Presets: " + ", ".join(list_presets()),
+    )
+    parser.add_argument("model", help="a preset name or a config .json file")
+    add_set_argument(parser)
+    parser.add_argument("--seq-length", type=positive_int, default=128, help="tokens per sequence")
+    parser.add_argument(
+        "--predictions", type=non_negative_int, default=20, help="masked positions per sequence"
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from keras_bertfam.models.info import info_table, parameter_breakdown
+
+    config = resolve_config(args.model, **dict(args.set))
+    if args.json:
+        print(json.dumps({"config": config.to_dict(), "parameters": parameter_breakdown(config)}))
+        return 0
+    print(
+        f"{args.model}: L={config.num_layers} H={config.hidden_dim} "
+        f"E={config.resolved_embedding_dim} A={config.num_heads} "
+        f"I={config.intermediate_dim} V={config.vocabulary_size} "
+        f"groups={config.resolved_num_groups} sharing={config.sharing} "
+        f"objective={config.sentence_objective}"
+    )
+    print()
+    print(info_table(config, args.seq_length, args.predictions))
+    return 0

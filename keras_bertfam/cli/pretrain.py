@@ -1,0 +1,84 @@
+"""`bertfam pretrain`: pretrain a model with model.fit from a recipe, a preset and data."""
+
+from __future__ import annotations
+
+import argparse
+
+from keras_bertfam.cli.common import add_set_argument, positive_float, positive_int
+
+
+def add_parser(commands):
+    parser = commands.add_parser(
+        "pretrain",
+        help="pretrain a model with model.fit (tf.distribute, XLA, mixed precision, LAMB/AdamW)",
+        description="Pretrain from a create-data folder (--data) or text with dynamic masking "
+        "(--corpus + --tokenizer). A checkpoint in --out is resumed. Recipes: bert, albert, "
+        "roberta (keras_bertfam/recipes/*.json; pass a path for your own copy).",
+    )
+    parser.add_argument("--recipe", help="bert | albert | roberta | a recipe .json")
+    parser.add_argument("--preset", help="model preset (overrides the recipe's)")
+    parser.add_argument("--config", help="model config .json (overrides preset)")
+    add_set_argument(parser)
+    parser.add_argument("--data", help="a folder written by create-data")
+    parser.add_argument("--corpus", nargs="+", help="text files (dynamic masking)")
+    parser.add_argument("--tokenizer", help="tokenizer file or folder (with --corpus)")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--steps", type=positive_int)
+    parser.add_argument("--batch-size", type=positive_int, help="global batch of one micro-step")
+    parser.add_argument("--accumulate", type=positive_int, help="micro-batches per update")
+    parser.add_argument("--optimizer", choices=["adamw", "lamb"])
+    parser.add_argument("--learning-rate", type=positive_float)
+    parser.add_argument("--warmup-steps", type=int)
+    parser.add_argument("--precision", choices=["float32", "mixed_bfloat16", "mixed_float16"])
+    parser.add_argument(
+        "--jit",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="XLA-compile the train step (default: on)",
+    )
+    parser.add_argument("--strategy", choices=["auto", "one", "mirrored", "multi-worker", "tpu"])
+    parser.add_argument("--tpu", help="TPU address (with --strategy tpu or auto)")
+    parser.add_argument("--checkpoint-every", type=positive_int, help="updates between checkpoints")
+    parser.add_argument("--seed", type=int)
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from keras_bertfam.data import DataConfig
+    from keras_bertfam.errors import InputError
+    from keras_bertfam.models.presets import resolve_config
+    from keras_bertfam.recipes import load_recipe
+    from keras_bertfam.training import TrainConfig, pretrain
+
+    recipe = load_recipe(args.recipe) if args.recipe else {}
+    model_spec = dict(recipe.get("model", {}))
+    source = args.config or args.preset or model_spec.pop("preset", None)
+    if source is None:
+        raise InputError("pretrain needs --preset, --config or --recipe")
+    model_config = resolve_config(source, **{**model_spec, **dict(args.set)})
+    data_config = DataConfig.from_dict(recipe["data"]) if "data" in recipe else None
+    train_values = dict(recipe.get("train", {}))
+    flags = {
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "accumulate": args.accumulate,
+        "optimizer": args.optimizer,
+        "learning_rate": args.learning_rate,
+        "warmup_steps": args.warmup_steps,
+        "precision": args.precision,
+        "jit": args.jit,
+        "strategy": args.strategy,
+        "tpu_address": args.tpu,
+        "checkpoint_every": args.checkpoint_every,
+        "seed": args.seed,
+    }
+    train_values.update({k: v for k, v in flags.items() if v is not None})
+    train = TrainConfig(**train_values)
+    data = args.data if args.data else args.corpus
+    if not data:
+        raise InputError("pretrain needs --data (a create-data folder) or --corpus files")
+    summary = pretrain(model_config, data, args.out, train, data_config, args.tokenizer)
+    final = ", ".join(f"{k}={v:.4g}" for k, v in summary["final"].items())
+    print(f"trained {summary['steps']} steps in {summary['seconds']:.0f}s: {final}")
+    print(f"wrote {args.out}/model.keras, config.json, tokenizer/, training_summary.json")
+    return 0
