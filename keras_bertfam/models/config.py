@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import numbers
 from pathlib import Path
 
 from keras_bertfam.errors import InputError
@@ -75,6 +77,15 @@ class EncoderConfig:
         initializer_range: stddev of the truncated-normal initializer.
         sentence_objective: the pretrainer's sentence head: "nsp" (BERT),
             "sop" (ALBERT) or "none" (RoBERTa).
+        pooler: whether the encoder has BERT's pooler (a tanh Dense on the
+            first token). Without one, `pooled_output` is the first token's
+            final hidden state, so every consumer of `pooled_output` works
+            either way. Checkpoints that ship no pooler (RoBERTa masked-LM
+            checkpoints) import with `pooler=False`.
+
+    Integer fields accept Python or numpy integers and float fields any real
+    number (numpy included); both are stored as plain Python numbers. Booleans
+    are refused where a number is expected, and so are inf and nan.
     """
 
     vocabulary_size: int = 30522
@@ -96,8 +107,14 @@ class EncoderConfig:
     norm_first: bool = False
     initializer_range: float = 0.02
     sentence_objective: str = "nsp"
+    pooler: bool = True
 
     def __post_init__(self):
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            plain = _plain_number(value, field.name)
+            if plain is not value:
+                object.__setattr__(self, field.name, plain)
         self.validate()
 
     # -- derived values -------------------------------------------------
@@ -162,14 +179,15 @@ class EncoderConfig:
                 )
         for name in ("dropout", "attention_dropout"):
             value = getattr(self, name)
-            if value is not None and not (isinstance(value, int | float) and 0 <= value < 1):
+            if value is not None and not (_is_number(value) and 0 <= value < 1):
                 raise ConfigError(f"{name}={value!r} must be a number in [0, 1).")
         for name in ("layer_norm_epsilon", "initializer_range"):
             value = getattr(self, name)
-            if not (isinstance(value, int | float) and value > 0):
-                raise ConfigError(f"{name}={value!r} must be a positive number.")
-        if not isinstance(self.norm_first, bool):
-            raise ConfigError(f"norm_first={self.norm_first!r} must be True or False.")
+            if not (_is_number(value) and math.isfinite(value) and value > 0):
+                raise ConfigError(f"{name}={value!r} must be a finite number > 0.")
+        for name in ("norm_first", "pooler"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name}={getattr(self, name)!r} must be True or False.")
 
     # -- edits and JSON -------------------------------------------------
     def replace(self, **overrides) -> EncoderConfig:
@@ -196,7 +214,13 @@ class EncoderConfig:
 
     @classmethod
     def from_json(cls, text: str) -> EncoderConfig:
-        return cls.from_dict(json.loads(text))
+        try:
+            values = json.loads(text)
+        except (TypeError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ConfigError(
+                f"an EncoderConfig needs JSON text, got {_preview(text)}: {err}"
+            ) from None
+        return cls.from_dict(values)
 
     @classmethod
     def from_json_file(cls, path: str | Path) -> EncoderConfig:
@@ -208,6 +232,39 @@ class EncoderConfig:
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             raise ConfigError(f"config file {str(path)!r} is not valid JSON: {err}") from None
         return cls.from_dict(values)
+
+
+_INT_FIELDS = {
+    "vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
+    "embedding_dim", "num_groups", "inner_group_size", "max_sequence_length", "num_segments",
+    "position_offset",
+}  # fmt: skip
+_FLOAT_FIELDS = {"dropout", "attention_dropout", "layer_norm_epsilon", "initializer_range"}
+_BOOL_FIELDS = {"norm_first", "pooler"}
+
+
+def _plain_number(value, name):
+    """numpy scalars (and ints in float fields) as the plain Python type of field `name`."""
+    numpy_bool = type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")
+    if name in _BOOL_FIELDS:
+        return bool(value) if numpy_bool else value
+    if isinstance(value, bool) or numpy_bool:
+        return value  # refused by validate(), with the value as given
+    if name in _INT_FIELDS and isinstance(value, numbers.Integral) and type(value) is not int:
+        return int(value)
+    if name in _FLOAT_FIELDS and isinstance(value, numbers.Real) and type(value) is not float:
+        return float(value)
+    return value
+
+
+def _is_number(value) -> bool:
+    """A real number, not a boolean (True is an int in Python; here it is not a number)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _preview(text) -> str:
+    shown = repr(text)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def _require_int(name, value, minimum):
