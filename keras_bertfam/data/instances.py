@@ -39,6 +39,8 @@ import random
 from collections import Counter
 from collections.abc import Iterator, Sequence
 
+from keras_bertfam.errors import InputError
+
 OBJECTIVES = ("nsp", "sop", "none")
 
 
@@ -50,12 +52,26 @@ class Instance:
 
 
 def _truncate_pair(a: list[int], b: list[int], max_tokens: int, rng: random.Random):
-    while len(a) + len(b) > max_tokens:
-        longer = a if len(a) > len(b) else b
+    """Trim `a` and `b` in place to `max_tokens` together, a token at a time from the
+    longer one, at its front or back at random.
+
+    One random number is drawn per removed token, in order, but the tokens are cut
+    with one slice per end, so the work is linear in the lengths.
+    """
+    remaining = [len(a), len(b)]
+    front, back = [0, 0], [0, 0]
+    while remaining[0] + remaining[1] > max_tokens:
+        side = 0 if remaining[0] > remaining[1] else 1
         if rng.random() < 0.5:
-            del longer[0]
+            front[side] += 1
         else:
-            longer.pop()
+            back[side] += 1
+        remaining[side] -= 1
+    for side, segment in enumerate((a, b)):
+        if back[side]:
+            del segment[len(segment) - back[side] :]
+        if front[side]:
+            del segment[: front[side]]
 
 
 def _pack(a, b, special):
@@ -152,17 +168,26 @@ def _full_sentence_instances(docs, max_length, special):
         return Instance(packed, segments, -1)
 
     buffer: list[int] = []
+    boundary = False  # the buffer ends with a document-boundary [SEP]
     for d, document in enumerate(docs):
-        if d and buffer:
-            buffer.append(sep)  # document boundary
+        if d and buffer and not boundary:
+            buffer.append(sep)  # document boundary (one, even across empty documents)
+            boundary = True
         for sentence in document:
+            boundary = boundary and not sentence
             if len(buffer) + len(sentence) > max_tokens and buffer:
                 yield emit(buffer)
                 buffer = []
-            buffer.extend(sentence)
-            while len(buffer) > max_tokens:  # one sentence longer than the sequence
-                yield emit(buffer[:max_tokens])
-                buffer = buffer[max_tokens:]
+            if len(buffer) + len(sentence) <= max_tokens:
+                buffer.extend(sentence)
+                continue
+            # one sentence longer than the sequence (the buffer is empty here): cut it
+            # into whole sequences by index, keeping the rest, so each token is copied once
+            start = 0
+            while len(sentence) - start > max_tokens:
+                yield emit(sentence[start : start + max_tokens])
+                start += max_tokens
+            buffer = list(sentence[start:])
     if buffer:
         yield emit(buffer)
 
@@ -189,9 +214,9 @@ def make_instances(
         skipped: a `Counter` that receives what could not become a sequence.
     """
     if objective not in OBJECTIVES:
-        raise ValueError(f"objective={objective!r} is not one of {list(OBJECTIVES)}")
+        raise InputError(f"objective={objective!r} is not one of {list(OBJECTIVES)}")
     if max_length < 5:
-        raise ValueError(f"max_length={max_length} is too short for [CLS] A [SEP] B [SEP]")
+        raise InputError(f"max_length={max_length} is too short for [CLS] A [SEP] B [SEP]")
     if objective == "none":
         yield from _full_sentence_instances(docs, max_length, special)
         return

@@ -38,6 +38,8 @@ import dataclasses
 
 import numpy as np
 
+from keras_bertfam.errors import InputError
+
 STRATEGIES = ("token", "whole_word", "ngram")
 
 
@@ -63,23 +65,23 @@ class MaskingConfig:
 
     def __post_init__(self):
         if not 0 < self.rate <= 1:
-            raise ValueError(f"rate={self.rate!r} must be in (0, 1]")
+            raise InputError(f"rate={self.rate!r} must be in (0, 1]")
         for name in ("mask_token_rate", "random_token_rate"):
             if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name}={getattr(self, name)!r} must be in [0, 1]")
+                raise InputError(f"{name}={getattr(self, name)!r} must be in [0, 1]")
         if self.mask_token_rate + self.random_token_rate > 1:
-            raise ValueError(
+            raise InputError(
                 f"mask_token_rate + random_token_rate = "
                 f"{self.mask_token_rate + self.random_token_rate} exceeds 1"
             )
         if self.max_predictions_per_seq < 1:
-            raise ValueError(
+            raise InputError(
                 f"max_predictions_per_seq={self.max_predictions_per_seq!r} must be >= 1"
             )
         if self.strategy not in STRATEGIES:
-            raise ValueError(f"strategy={self.strategy!r} is not one of {list(STRATEGIES)}")
+            raise InputError(f"strategy={self.strategy!r} is not one of {list(STRATEGIES)}")
         if self.max_ngram < 1:
-            raise ValueError(f"max_ngram={self.max_ngram!r} must be >= 1")
+            raise InputError(f"max_ngram={self.max_ngram!r} must be >= 1")
 
     @property
     def span_words(self) -> int:

@@ -44,6 +44,7 @@ import numpy as np
 from keras_bertfam.data.corpus import CorpusError, CorpusStats, read_documents
 from keras_bertfam.data.instances import OBJECTIVES, Instance, make_instances
 from keras_bertfam.data.masking import MaskingConfig, mask_batch
+from keras_bertfam.errors import InputError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,13 +71,13 @@ class DataConfig:
 
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
-            raise ValueError(f"objective={self.objective!r} is not one of {list(OBJECTIVES)}")
+            raise InputError(f"objective={self.objective!r} is not one of {list(OBJECTIVES)}")
         if self.max_seq_length < 5:
-            raise ValueError(f"max_seq_length={self.max_seq_length} must be >= 5")
+            raise InputError(f"max_seq_length={self.max_seq_length} must be >= 5")
         if not 0 <= self.short_seq_prob <= 1:
-            raise ValueError(f"short_seq_prob={self.short_seq_prob!r} must be in [0, 1]")
+            raise InputError(f"short_seq_prob={self.short_seq_prob!r} must be in [0, 1]")
         if self.documents_per_group < 2:
-            raise ValueError(f"documents_per_group={self.documents_per_group} must be >= 2")
+            raise InputError(f"documents_per_group={self.documents_per_group} must be >= 2")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

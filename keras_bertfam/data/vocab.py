@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from keras_bertfam.data.corpus import CorpusError, CorpusStats, read_documents
+from keras_bertfam.errors import InputError
 
 KINDS = ("wordpiece", "sentencepiece", "bpe")
 WORDPIECE_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -40,9 +41,9 @@ def create_vocab(
     Returns the written files. Raises `CorpusError` if the corpus has no text.
     """
     if kind not in KINDS:
-        raise ValueError(f"kind={kind!r} is not one of {list(KINDS)}")
+        raise InputError(f"kind={kind!r} is not one of {list(KINDS)}")
     if size < 50:
-        raise ValueError(f"size={size} is too small for a vocabulary (>= 50)")
+        raise InputError(f"size={size} is too small for a vocabulary (>= 50)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stats = CorpusStats()
