@@ -162,11 +162,13 @@ def test_killed_run_resumes_from_its_checkpoint(tmp_path, accumulate):
     tokenizer = minilm_dir() / "vocab.txt"
     with pytest.raises(RuntimeError, match="simulated crash"):
         pretrain(config, [corpus], tmp_path / "run", train, data, tokenizer, callbacks=[Crash()])
-    assert json.loads((tmp_path / "run/backup/progress.json").read_text()) == {"epochs_done": 2}
+    progress = json.loads((tmp_path / "run/backup/progress.json").read_text())
+    assert progress["epochs_done"] == 2 and len(progress["history"]["loss"]) == 2
     summary = pretrain(config, [corpus], tmp_path / "run", train, data, tokenizer)
     assert summary["resumed_from_epoch"] == 2
     assert summary["epochs_run_now"] == 1
     assert summary["steps"] == 6 and summary["global_batch"] == 4 * accumulate
+    assert len(summary["history"]["loss"]) == 3  # the epochs before the crash included
     assert summary["training_loop"] == ("model.fit" if accumulate == 1 else "fit_distributed")
     assert (tmp_path / "run/model.keras").is_file()
     assert not (tmp_path / "run/backup").exists()

@@ -1,4 +1,4 @@
-"""Callbacks of the pretraining recipe: throughput in the progress bar, and progress files.
+"""Callbacks of the training recipes: throughput in the progress bar, crash-safe checkpoints.
 
 Example:
 
@@ -10,10 +10,15 @@ Example:
 from __future__ import annotations
 
 import json
+import math
+import os
 import time
 from pathlib import Path
 
 import keras
+import numpy as np
+
+PROGRESS = "progress.json"
 
 
 class Throughput(keras.callbacks.Callback):
@@ -67,18 +72,77 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(self._end - self._start)
 
 
-class ProgressFile(keras.callbacks.Callback):
-    """Writes `{"epochs_done": n}` after each epoch, so a restart knows where the data was."""
+class Checkpoint(keras.callbacks.Callback):
+    """Resumable checkpoints that survive a crash and keep the last good state.
 
-    def __init__(self, path: Path):
+    After every epoch (`checkpoint_every` updates in `pretrain`) the model's and
+    the optimizer's variables go to `<folder>/epoch-NNNNNN.weights.h5`, then
+    `<folder>/progress.json` records that file, the epochs done and every
+    epoch's logs. Both are written under a temporary name and moved into place,
+    and the older weights file is removed only afterwards, so a crash or a full
+    disk at any moment leaves the previous checkpoint whole. When training
+    begins, the latest checkpoint is restored and `fit` starts at its epoch.
+
+    A non-finite loss stops training at once and nothing is saved from that
+    state: `diverged` then says where (`{"epoch", "batch", "loss"}`). The folder
+    is never deleted here; the recipe removes it once its outputs are in place.
+    """
+
+    def __init__(self, folder):
         super().__init__()
-        self.path = Path(path)
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps({"epochs_done": epoch + 1}))
+        self.folder = Path(folder)
+        self.diverged: dict | None = None
+        self._epoch = 0
 
     @staticmethod
-    def epochs_done(path: Path) -> int:
-        path = Path(path)
-        return json.loads(path.read_text())["epochs_done"] if path.is_file() else 0
+    def progress(folder) -> dict:
+        """`{"epochs_done", "weights", "history"}` of the latest checkpoint (zeros if none)."""
+        path = Path(folder) / PROGRESS
+        if not path.is_file():
+            return {"epochs_done": 0, "weights": None, "history": {}}
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def on_train_begin(self, logs=None):
+        progress = self.progress(self.folder)
+        if not progress["epochs_done"]:
+            return
+        optimizer = self.model.optimizer
+        if optimizer is not None and not optimizer.built:
+            optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(self.folder / progress["weights"])
+        self.model._initial_epoch = progress["epochs_done"]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._check((logs or {}).get("loss"), batch + 1)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        self._check(logs.get("loss"), None)
+        if self.diverged is not None:
+            return
+        progress = self.progress(self.folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = f"epoch-{epoch + 1:06d}.weights.h5"
+        partial = self.folder / f"partial-{name}"
+        self.model.save_weights(partial, overwrite=True)
+        os.replace(partial, self.folder / name)
+        history = progress["history"]
+        for key, value in logs.items():
+            history.setdefault(key, []).append(float(np.asarray(value)))
+        record = {"epochs_done": epoch + 1, "weights": name, "history": history}
+        partial_progress = self.folder / f"{PROGRESS}.partial"
+        partial_progress.write_text(json.dumps(record, indent=2), encoding="utf-8")
+        os.replace(partial_progress, self.folder / PROGRESS)
+        if progress["weights"] and progress["weights"] != name:
+            (self.folder / progress["weights"]).unlink(missing_ok=True)
+
+    def _check(self, loss, batch):
+        if loss is None or self.diverged is not None:
+            return
+        value = float(np.asarray(loss))
+        if not math.isfinite(value):
+            self.diverged = {"epoch": self._epoch + 1, "batch": batch, "loss": value}
+            self.model.stop_training = True

@@ -5,10 +5,19 @@ the chosen precision policy, compiles it with masked-LM (+ NSP/SOP) losses,
 weighted accuracies and an AdamW/LAMB optimizer with warmup, XLA on or off,
 and fits on data from `create_data` (static or dynamic masking) or straight
 from text. Training runs in "epochs" of `checkpoint_every` updates; after each
-one a checkpoint is written (`keras.callbacks.BackupAndRestore`), so a run that
-is killed restarts from its last checkpoint, skips the data it had read and
-ends at the same step. The output folder receives the model (`model.keras`),
-its config, the tokenizer files, TensorBoard logs and `training_summary.json`.
+one a checkpoint is written (`callbacks.Checkpoint`), so a run that is killed
+restarts from its last checkpoint, skips the data it had read and ends at the
+same step. The output folder receives the model (`model.keras`), its config,
+the tokenizer files, TensorBoard logs and `training_summary.json`.
+
+The output folder belongs to one run (`run_folder.RunFolder`): the run's whole
+configuration (model, data, training) is recorded when it starts, so running
+the same command again resumes an unfinished run (a larger `steps` is allowed)
+or reports a finished one, and anything else is refused unless
+`overwrite=True`. Outputs are written under temporary names and moved into
+place, and the checkpoint is deleted last. A loss that becomes NaN or infinite
+stops the run with `TrainingDiverged`: the last good checkpoint stays, and no
+model is written from the diverged weights.
 
 Under `MultiWorkerMirroredStrategy`, where Keras 3's `fit` fails, and with
 gradient accumulation (`accumulate > 1`, which Keras' optimizer cannot do under
@@ -41,6 +50,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import shutil
 import time
@@ -48,17 +58,22 @@ from pathlib import Path
 
 import keras
 
-from keras_bertfam.data.pipeline import DataConfig, pretraining_dataset
+from keras_bertfam.data.pipeline import DataConfig, iter_instances, pretraining_dataset
 from keras_bertfam.data.records import MANIFEST, load_data, open_data
 from keras_bertfam.data.tokenizers import load_tokenizer
+from keras_bertfam.errors import InputError, TrainingDiverged
 from keras_bertfam.models.builders import build_pretrainer
 from keras_bertfam.models.config import EncoderConfig
-from keras_bertfam.training.callbacks import ProgressFile, Throughput
+from keras_bertfam.training.callbacks import Checkpoint, Throughput
 from keras_bertfam.training.loop import fit_distributed
-from keras_bertfam.training.optimizers import build_optimizer
-from keras_bertfam.training.strategy import get_strategy
+from keras_bertfam.training.optimizers import OPTIMIZERS, build_optimizer
+from keras_bertfam.training.run_folder import RunFolder
+from keras_bertfam.training.strategy import STRATEGIES, get_strategy
+from keras_bertfam.validate import require_choice, require_int, require_number
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+SUMMARY = "training_summary.json"
+BACKUP = "backup"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,17 +113,27 @@ class TrainConfig:
     verbose: int = 1
 
     def __post_init__(self):
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision={self.precision!r} is not one of {list(PRECISIONS)}")
+        require_choice("precision", self.precision, PRECISIONS)
+        require_choice("optimizer", self.optimizer, OPTIMIZERS)
+        require_choice("strategy", self.strategy, STRATEGIES)
         for name in ("steps", "batch_size", "accumulate", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
+            require_int(name, getattr(self, name), minimum=1)
+        require_int("warmup_steps", self.warmup_steps, minimum=0)
+        require_int("seed", self.seed)
+        require_int("verbose", self.verbose, minimum=0, maximum=2)
+        require_number("learning_rate", self.learning_rate, above=0)
+        require_number("weight_decay", self.weight_decay, minimum=0)
+        require_number("decay_power", self.decay_power, above=0)
+        if self.global_clipnorm is not None:
+            require_number("global_clipnorm", self.global_clipnorm, above=0)
+        if not isinstance(self.jit, bool):
+            raise InputError(f"jit={self.jit!r} must be True or False")
         if self.steps % self.checkpoint_every:
-            raise ValueError(
+            raise InputError(
                 f"checkpoint_every={self.checkpoint_every} must divide steps={self.steps}"
             )
         if self.warmup_steps > self.steps:
-            raise ValueError(f"warmup_steps={self.warmup_steps} exceeds steps={self.steps}")
+            raise InputError(f"warmup_steps={self.warmup_steps} exceeds steps={self.steps}")
 
 
 def compile_pretrainer(model, optimizer, jit: bool):
@@ -122,19 +147,59 @@ def compile_pretrainer(model, optimizer, jit: bool):
     model.compile(optimizer=optimizer, loss=loss, weighted_metrics=metrics, jit_compile=jit)
 
 
+def _digest(paths) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
+
+
 def _dataset(data, tokenizer, data_config, batch_size, seed):
-    """(dataset, tokenizer, data config) for a create_data folder or text files."""
+    """(dataset, tokenizer, data config, a description of the data) for a create_data
+    folder or text files. Text is read far enough to know that it makes sequences."""
     if isinstance(data, str | Path) and (Path(data) / MANIFEST).is_file():
         _, config, tokenizer_file = open_data(data)
         tok = load_tokenizer(tokenizer_file)
-        return load_data(data, batch_size, seed=seed, repeat=True), tok, config
+        source = {"folder": str(Path(data).resolve()),
+                  "manifest_sha256": _digest([Path(data) / MANIFEST])}  # fmt: skip
+        return load_data(data, batch_size, seed=seed, repeat=True), tok, config, source
+    if isinstance(data, str | Path) and Path(data).is_dir():
+        raise InputError(
+            f"{str(data)!r} is a folder without {MANIFEST}: pass a folder written by "
+            "create-data, or text files"
+        )
     files = [data] if isinstance(data, str | Path) else list(data)
     if tokenizer is None:
-        raise ValueError("training from text files needs tokenizer= (a file or folder)")
+        raise InputError("training from text files needs tokenizer= (a file or folder)")
     tok = load_tokenizer(tokenizer)
     config = data_config or DataConfig()
+    next(iter(iter_instances(files, tok, config, seed)))  # a clear error for unusable text
+    source = {
+        "corpus": [
+            {"path": str(Path(f).resolve()), "bytes": Path(f).stat().st_size} for f in files
+        ],
+        "tokenizer_sha256": _digest(tok.files),
+    }
     ds = pretraining_dataset(files, tok, config, batch_size, seed).repeat()
-    return ds, tok, config
+    return ds, tok, config, source
+
+
+def _check_fit(model_config, tok, data_cfg):
+    if data_cfg.objective != model_config.sentence_objective:
+        raise InputError(
+            f"the data's objective={data_cfg.objective!r} differs from the model's "
+            f"sentence_objective={model_config.sentence_objective!r}"
+        )
+    if tok.vocabulary_size > model_config.vocabulary_size:
+        raise InputError(
+            f"the tokenizer has {tok.vocabulary_size} tokens but the model's "
+            f"vocabulary_size={model_config.vocabulary_size}"
+        )
+    if data_cfg.max_seq_length > model_config.max_sequence_length:
+        raise InputError(
+            f"the data's max_seq_length={data_cfg.max_seq_length} exceeds the model's "
+            f"max_sequence_length={model_config.max_sequence_length}"
+        )
 
 
 def pretrain(
@@ -147,6 +212,7 @@ def pretrain(
     validation_data=None,
     validation_steps: int | None = None,
     callbacks=(),
+    overwrite: bool = False,
 ) -> dict:
     """Pretrain `model_config` on `data` into `out_dir`; returns the training summary.
 
@@ -154,8 +220,14 @@ def pretrain(
         model_config: the architecture (its sentence objective must match the data's).
         data: a `create_data` folder, or text files (then pass `tokenizer` and
             `data_config`; sequences are masked dynamically).
-        out_dir: output folder; a checkpoint there is resumed.
+        out_dir: output folder. An unfinished run of the same configuration there
+            is resumed; a finished one is reported (`summary["already_complete"]`);
+            anything else is refused unless `overwrite=True`.
         validation_data: an optional `(x, y, sample_weight)` dataset evaluated each epoch.
+
+    Raises:
+        TrainingDiverged: the loss became NaN or infinite (the last good
+            checkpoint stays in `out_dir/backup`).
     """
     import tensorflow as tf
 
@@ -166,32 +238,41 @@ def pretrain(
     if multi_worker and not strategy.extended.should_checkpoint:  # not the chief
         resolver = strategy.cluster_resolver
         out = out / f".{resolver.task_type}-{resolver.task_id}"  # removed at the end
-    out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(train.seed)
-    dataset, tok, data_cfg = _dataset(data, tokenizer, data_config, train.batch_size, train.seed)
-    if data_cfg.objective != model_config.sentence_objective:
-        raise ValueError(
-            f"the data's objective={data_cfg.objective!r} differs from the model's "
-            f"sentence_objective={model_config.sentence_objective!r}"
-        )
-    if tok.vocabulary_size > model_config.vocabulary_size:
-        raise ValueError(
-            f"the tokenizer has {tok.vocabulary_size} tokens but the model's "
-            f"vocabulary_size={model_config.vocabulary_size}"
-        )
-    if data_cfg.max_seq_length > model_config.max_sequence_length:
-        raise ValueError(
-            f"the data's max_seq_length={data_cfg.max_seq_length} exceeds the model's "
-            f"max_sequence_length={model_config.max_sequence_length}"
-        )
+    dataset, tok, data_cfg, source = _dataset(
+        data, tokenizer, data_config, train.batch_size, train.seed
+    )
+    _check_fit(model_config, tok, data_cfg)
+    configuration = {
+        "model": model_config.to_dict(),
+        "data": {"source": source, "config": data_cfg.to_dict()},
+        "train": dataclasses.asdict(train),
+    }
+    run = RunFolder(out, "pretrain", configuration, overwrite, growable=("train.steps",),
+                    ignored=("train.verbose",), keep=(BACKUP,))  # fmt: skip
+    with run:
+        if run.state == "complete":
+            shutil.rmtree(out / BACKUP, ignore_errors=True)
+            summary = json.loads((out / SUMMARY).read_text(encoding="utf-8"))
+            return {**summary, "already_complete": True}
+        summary = _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker,
+                         run, validation_data, validation_steps, callbacks)  # fmt: skip
+    if out != Path(out_dir):  # a worker's scratch copy of the outputs
+        shutil.rmtree(out, ignore_errors=True)
+    return summary
 
+
+def _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker, run,
+           validation_data, validation_steps, callbacks) -> dict:  # fmt: skip
+    import tensorflow as tf
+
+    out = run.path
     epochs = train.steps // train.checkpoint_every
     micro_steps_per_epoch = train.checkpoint_every * train.accumulate
     # Keras' fit cannot train under multi-worker, and its optimizer's accumulation fails
     # under any strategy: both run in fit_distributed, which accumulates in the step.
     own_loop = multi_worker or train.accumulate > 1
-    progress = out / "backup" / "progress.json"
-    done = ProgressFile.epochs_done(progress)
+    done = Checkpoint.progress(out / BACKUP)["epochs_done"]
     if done:  # resuming: skip the batches the interrupted run had consumed
         dataset = dataset.skip(done * micro_steps_per_epoch)
     if multi_worker:
@@ -218,6 +299,7 @@ def pretrain(
             )
             compile_pretrainer(model, optimizer, train.jit)
         throughput = Throughput(train.batch_size * train.accumulate * data_cfg.max_seq_length)
+        checkpoint = Checkpoint(out / BACKUP)
         start = time.perf_counter()
         fit_args = dict(
             epochs=epochs,
@@ -226,11 +308,9 @@ def pretrain(
             validation_steps=validation_steps,
             verbose=train.verbose,
             callbacks=[
-                keras.callbacks.BackupAndRestore(str(out / "backup")),
-                ProgressFile(progress),
                 throughput,
+                checkpoint,
                 keras.callbacks.TensorBoard(str(out / "logs"), update_freq="epoch"),
-                keras.callbacks.TerminateOnNaN(),
                 *callbacks,
             ],
         )
@@ -244,11 +324,25 @@ def pretrain(
     finally:
         keras.config.set_dtype_policy(previous_policy)
 
-    model.save(out / "model.keras")
-    (out / "config.json").write_text(model_config.to_json())
-    (out / "data_config.json").write_text(json.dumps(data_cfg.to_dict(), indent=2))
-    tok.copy_files(out / "tokenizer")
-    shutil.rmtree(out / "backup", ignore_errors=True)
+    if checkpoint.diverged is not None:
+        kept = Checkpoint.progress(out / BACKUP)["epochs_done"] * train.checkpoint_every
+        where = checkpoint.diverged
+        first = (where["epoch"] - 1) * train.checkpoint_every
+        update = first + where["batch"] if where["batch"] else first + train.checkpoint_every
+        run.update_record(status="diverged", diverged={**where, "update": update})
+        kept_text = (
+            f"The last good checkpoint (update {kept}) is kept in {str(out / BACKUP)!r}. "
+            if kept
+            else "No checkpoint had been written yet. "
+        )
+        raise TrainingDiverged(
+            f"the loss became {where['loss']} at update {update}; training stopped and no "
+            f"model was written from the diverged weights. {kept_text}Try a lower learning "
+            f"rate (learning_rate={train.learning_rate}) or gradient clipping. (Under XLA, "
+            "invalid inputs also show as NaN: token ids outside the vocabulary, mask "
+            "positions outside the sequence.)"
+        )
+    history_all = Checkpoint.progress(out / BACKUP)["history"]
     summary = {
         "steps": int(optimizer.iterations.numpy()),
         "epochs_run_now": len(history.epoch),
@@ -260,12 +354,16 @@ def pretrain(
         "training_loop": "fit_distributed" if own_loop else "model.fit",
         "seconds": seconds,
         "tokens_per_s": throughput.history,
-        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
+        "history": history_all,
         "train_config": dataclasses.asdict(train),
         "tensorflow": tf.__version__,
     }
-    summary["final"] = {k: v[-1] for k, v in summary["history"].items() if v}
-    (out / "training_summary.json").write_text(json.dumps(summary, indent=2))
-    if out != Path(out_dir):  # a worker's scratch copy of the outputs
-        shutil.rmtree(out, ignore_errors=True)
+    summary["final"] = {k: v[-1] for k, v in history_all.items() if v}
+    run.save_model(model)
+    run.write_text("config.json", model_config.to_json())
+    run.write_json("data_config.json", data_cfg.to_dict())
+    run.copy_tokenizer(tok)
+    run.write_json(SUMMARY, summary)
+    run.finish(steps=summary["steps"])
+    shutil.rmtree(out / BACKUP, ignore_errors=True)  # last: until here a rerun can resume
     return summary
