@@ -2,13 +2,14 @@
 
 Two input formats:
 
-Files ending in `.gz` are read through gzip.
-
 - "bert": the format of BERT's `create_pretraining_data.py`: one sentence per
   line, a blank line between documents;
 - "plain": ordinary text; a document is a whole file (`documents="file"`) or a
   blank-line separated block (`documents="block"`); it is split into sentences
   after ". ", "! " and "? ".
+
+Files ending in `.gz` are read through gzip; a truncated or corrupt one raises
+`CorpusError` naming the file and the line reached.
 
 Nothing is dropped silently: lines that are not valid UTF-8 are skipped (as the
 original script's `decode("utf-8", "ignore")` would have mangled them) and,
@@ -32,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -62,14 +64,37 @@ class CorpusStats:
         )
 
 
+def check_files(paths: Iterable[str | Path], what: str = "corpus file") -> list[Path]:
+    """`paths` as `Path`s, or a `CorpusError` naming the first that is missing or a folder."""
+    checked = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            raise CorpusError(f"{what} {str(path)!r} is a directory, not a file")
+        if not path.is_file():
+            raise CorpusError(f"{what} {str(path)!r} does not exist")
+        checked.append(path)
+    return checked
+
+
 def _lines(path: Path, stats: CorpusStats) -> Iterator[str]:
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as handle:
-        for raw in handle:
-            try:
-                yield raw.decode("utf-8").strip()
-            except UnicodeDecodeError:
-                stats.invalid_utf8_lines += 1
+    line = 0
+    try:
+        with opener(path, "rb") as handle:
+            for raw in handle:
+                line += 1
+                try:
+                    yield raw.decode("utf-8").strip()
+                except UnicodeDecodeError:
+                    stats.invalid_utf8_lines += 1
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+        where = f"after line {line}" if line else "before its first line"
+        raise CorpusError(
+            f"corpus file {str(path)!r} is a truncated or corrupt gzip file ({where}): "
+            f"{err or type(err).__name__}"
+        ) from None
+    except OSError as err:
+        raise CorpusError(f"cannot read corpus file {str(path)!r}: {err}") from None
 
 
 def _split_sentences(text: str) -> list[str]:
@@ -95,9 +120,9 @@ def read_documents(
     if documents not in ("block", "file"):
         raise CorpusError(f"documents={documents!r} is not one of ['block', 'file']")
     stats = stats if stats is not None else CorpusStats()
-    for path in map(Path, paths):
-        if not path.is_file():
-            raise CorpusError(f"corpus file {str(path)!r} does not exist")
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    for path in check_files(list(paths)):  # all checked before the first is read
         stats.files += 1
         current: list[str] = []
 

@@ -1,12 +1,16 @@
 """Fine-tuning data: read task files, pack token ids, and batch them by length.
 
-Files:
+Files (any of them may be gzip-compressed, `.gz`):
 
-(Any of them may be gzip-compressed, `.gz`.)
-
-- classification: TSV `label<TAB>text` or `label<TAB>text_a<TAB>text_b` (pairs),
-  with an optional header row whose first cell is `label`; or JSON Lines with
-  `text` (and `text_b`) and `label`.
+- classification: TSV `label<TAB>text` or `label<TAB>text_a<TAB>text_b` (pairs,
+  the same number of columns on every row), or JSON Lines with `text` (and
+  `text_b`) and `label`. TSV is read as GLUE-style files define it: one row per
+  line, cells split at every tab, no quoting (as `csv.QUOTE_NONE`: a `"` is part
+  of the text and never joins lines); only a cell that is wholly one CSV-quoted
+  field (`"..."` with inner quotes doubled, as spreadsheets and pandas write it)
+  is unquoted. The first row is a header when `header="yes"`, or with
+  `header="auto"` when its first cell is `label` or its label occurs nowhere else
+  in the file (see `read_classification`).
 - token classification: JSON Lines with `tokens` (words) and `tags` (one per word).
 - question answering: SQuAD JSON (`data[].paragraphs[].qas[]`), v1.1 or v2.0.
 - multiple choice: JSON Lines with `question` (or `context`), `choices` and `label` (index).
@@ -27,11 +31,12 @@ Example:
 
 from __future__ import annotations
 
-import csv
 import gzip
+import io
 import json
 import re
 import string
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -46,44 +51,129 @@ class TaskDataError(InputError):
 
 # -- reading -------------------------------------------------------------------------
 
+HEADER_CHOICES = ("auto", "yes", "no")
+_QUOTED_CELL = re.compile(r'"(?:[^"]|"")*"')
 
-def _lines(path: Path):
-    path = Path(path)
+
+def _read_bytes(path: Path) -> bytes:
+    """The bytes of a task file (gunzipped for `.gz`), or a `TaskDataError` saying why not."""
+    if path.is_dir():
+        raise TaskDataError(f"data file {str(path)!r} is a directory, not a file")
     if not path.is_file():
         raise TaskDataError(f"data file {str(path)!r} does not exist")
-    data = path.read_bytes()
-    if path.suffix == ".gz":
-        data = gzip.decompress(data)
     try:
-        text = data.decode("utf-8")
+        data = path.read_bytes()
+    except OSError as err:
+        raise TaskDataError(f"cannot read data file {str(path)!r}: {err}") from None
+    if path.suffix != ".gz":
+        return data
+    out = bytearray()
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
+            while chunk := handle.read(1 << 20):
+                out += chunk
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+        lines = out.count(b"\n")
+        raise TaskDataError(
+            f"data file {str(path)!r} is a truncated or corrupt gzip file "
+            f"(after line {lines}): {err or type(err).__name__}"
+        ) from None
+    return bytes(out)
+
+
+def _text(path: Path) -> str:
+    data = _read_bytes(path)
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise TaskDataError(f"{path}:{line}: not UTF-8 ({err.reason})") from None
-    return text.splitlines()
 
 
-def read_classification(path) -> list[dict]:
-    """Rows `{"texts": (a,) or (a, b), "label": str, "line": n}` from a TSV or JSONL file."""
-    path = Path(path)
-    rows = []
-    if path.suffix in (".jsonl", ".json"):
+def _lines(path) -> list[str]:
+    """The lines of a task file, split at newlines only (a U+2028 inside a text stays)."""
+    lines = _text(Path(path)).split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def _kind(path: Path) -> str:
+    """The file's format suffix, looking through a `.gz`: `.tsv.gz` -> `.tsv`."""
+    return Path(path.stem).suffix if path.suffix == ".gz" else path.suffix
+
+
+def _cells(line: str) -> list[str]:
+    """A TSV line's cells: split at every tab, no quoting; a cell that is one whole
+    CSV-quoted field (`"..."`, inner quotes doubled, as spreadsheets and pandas write
+    them) is unquoted."""
+    return [
+        cell[1:-1].replace('""', '"') if _QUOTED_CELL.fullmatch(cell) else cell
+        for cell in line.split("\t")
+    ]
+
+
+def read_classification(path, header: str = "auto", labels=None) -> list[dict]:
+    """Rows `{"texts": (a,) or (a, b), "label": str, "line": n}` from a TSV or JSONL file.
+
+    TSV is read as GLUE-style files are defined: tab-separated, one row per line, no
+    quoting (a `"` is text; only a cell that is wholly one CSV-quoted field is
+    unquoted). `header`: "yes" (the first row is a header), "no" or "auto": the first
+    row is a header when its first cell is `label`, or when its label cell occurs
+    nowhere else in the label column while other labels repeat (with `labels`, the
+    known class names: when it is not one of them either).
+    """
+    return _read_classification(Path(path), header, labels)[0]
+
+
+def _read_classification(path: Path, header: str, known=None) -> tuple[list[dict], bool]:
+    if header not in HEADER_CHOICES:
+        raise InputError(f"header={header!r} is not one of {list(HEADER_CHOICES)}")
+    if _kind(path) in (".jsonl", ".json"):
+        rows, first = [], None
         for n, record in _json_lines(path):
             texts = tuple(record.get(k) for k in ("text", "text_b") if record.get(k) is not None)
-            rows.append(_checked_row(path, n, texts, record.get("label")))
-        return _nonempty(path, rows)
-    lines = _lines(path)
-    for n, cells in enumerate(csv.reader(lines, delimiter="\t"), start=1):
-        if n == 1 and cells and cells[0].strip().lower() == "label":
-            continue
-        if not cells:
-            continue
+            row = _checked_row(path, n, texts, record.get("label"))
+            first = first or row
+            if len(row["texts"]) != len(first["texts"]):
+                raise TaskDataError(
+                    f"{path}:{n}: {len(row['texts'])} text(s), but line {first['line']} has "
+                    f"{len(first['texts'])}: every row needs 'text', or every row 'text' and "
+                    "'text_b'"
+                )
+            rows.append(row)
+        return _nonempty(path, rows), False
+    table = [(n, _cells(line)) for n, line in enumerate(_lines(path), start=1) if line.strip()]
+    skip = bool(table) and _is_header(table, header, known)
+    rows, first = [], None
+    for n, cells in table[1:] if skip else table:
         if len(cells) not in (2, 3):
+            hint = " (a tab inside a text?)" if len(cells) > 3 else ""
             raise TaskDataError(
                 f"{path}:{n}: expected label<TAB>text or label<TAB>text_a<TAB>text_b, "
-                f"got {len(cells)} column(s)"
+                f"got {len(cells)} column(s){hint}"
+            )
+        first = first or (n, len(cells))
+        if len(cells) != first[1]:
+            raise TaskDataError(
+                f"{path}:{n}: {len(cells)} columns, but line {first[0]} has {first[1]} "
+                "(a tab inside a text?): every row must be label<TAB>text, or every row "
+                "label<TAB>text_a<TAB>text_b"
             )
         rows.append(_checked_row(path, n, tuple(cells[1:]), cells[0]))
-    return _nonempty(path, rows)
+    return _nonempty(path, rows), skip
+
+
+def _is_header(table, header: str, known) -> bool:
+    if header != "auto":
+        return header == "yes"
+    first = table[0][1][0].strip()
+    if first.lower() == "label":
+        return True
+    others = Counter(cells[0].strip() for _, cells in table[1:])
+    if first in others or not others or max(others.values()) < 2:
+        return False  # a label seen again, or no column to compare with
+    return known is None or first not in set(known)
 
 
 def _checked_row(path, n, texts, label):
@@ -136,7 +226,7 @@ def read_multiple_choice(path) -> list[dict]:
             raise TaskDataError(f"{path}:{n}: empty 'question'")
         if not isinstance(choices, list) or len(choices) < 2:
             raise TaskDataError(f"{path}:{n}: 'choices' must list at least 2 answers")
-        if not (isinstance(label, int) and 0 <= label < len(choices)):
+        if isinstance(label, bool) or not (isinstance(label, int) and 0 <= label < len(choices)):
             raise TaskDataError(f"{path}:{n}: label={label!r} is not a choice index")
         rows.append({"context": context, "choices": [str(c) for c in choices], "label": label,
                      "line": n})  # fmt: skip
@@ -144,25 +234,53 @@ def read_multiple_choice(path) -> list[dict]:
 
 
 def read_squad(path) -> list[dict]:
-    """SQuAD questions `{"id", "question", "context", "answers": [(text, start)], ...}`."""
+    """SQuAD questions `{"id", "question", "context", "answers": [(text, start)], ...}`.
+
+    A missing or malformed field raises `TaskDataError` naming where it is, as
+    `data[a].paragraphs[p].qas[q]` (with the question's id once it is known).
+    """
     path = Path(path)
     try:
-        data = json.loads("\n".join(_lines(path)))["data"]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise TaskDataError(f"{path}: not SQuAD JSON ({err})") from None
-    rows = []
-    for article in data:
-        for paragraph in article.get("paragraphs", []):
-            context = paragraph["context"]
-            for qa in paragraph["qas"]:
-                answers = [(a["text"], a["answer_start"]) for a in qa.get("answers", [])]
-                for text, start in answers:
-                    if context[start : start + len(text)] != text:
+        spec = json.loads(_text(path))
+    except json.JSONDecodeError as err:
+        raise TaskDataError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from None
+    data = spec.get("data") if isinstance(spec, dict) else None
+    if not isinstance(data, list):
+        raise TaskDataError(f"{path}: not SQuAD JSON (expected an object with a 'data' list)")
+
+    def field(record, key, kind, where, default=None):
+        if not isinstance(record, dict):
+            raise TaskDataError(f"{path}: {where}: expected a JSON object, got {record!r:.40}")
+        value = record.get(key, default)
+        empty = isinstance(value, str) and not value.strip() and key != "context"
+        if not isinstance(value, kind) or isinstance(value, bool) or empty:
+            got = f"{value!r:.40}" if key in record else "missing"
+            raise TaskDataError(f"{path}: {where}: {key!r} must be a {kind.__name__} ({got})")
+        return value
+
+    rows, seen = [], {}
+    for a, article in enumerate(data):
+        for p, paragraph in enumerate(field(article, "paragraphs", list, f"data[{a}]")):
+            where = f"data[{a}].paragraphs[{p}]"
+            context = field(paragraph, "context", str, where)
+            for q, qa in enumerate(field(paragraph, "qas", list, where)):
+                qid = field(qa, "id", str, f"{where}.qas[{q}]")
+                at = f"{where}.qas[{q}] (id {qid!r})"
+                if qid in seen:
+                    raise TaskDataError(f"{path}: {at}: the same id as {seen[qid]}")
+                seen[qid] = f"{where}.qas[{q}]"
+                question = field(qa, "question", str, at)
+                answers = []
+                for k, answer in enumerate(field(qa, "answers", list, at, default=[])):
+                    text = field(answer, "text", str, f"{at}.answers[{k}]")
+                    start = field(answer, "answer_start", int, f"{at}.answers[{k}]")
+                    if start < 0 or context[start : start + len(text)] != text:
                         raise TaskDataError(
-                            f"{path}: question {qa['id']!r}: answer {text!r} is not at "
+                            f"{path}: question {qid!r}: answer {text!r} is not at "
                             f"answer_start={start} of its context"
                         )
-                rows.append({"id": qa["id"], "question": qa["question"], "context": context,
+                    answers.append((text, start))
+                rows.append({"id": qid, "question": question, "context": context,
                              "answers": answers})  # fmt: skip
     return _nonempty(path, rows)
 
@@ -175,7 +293,7 @@ def pack(segments: list[list[int]], max_length: int, cls: int, sep: int):
     segments = [list(s) for s in segments]
     budget = max_length - 1 - len(segments)
     if budget < len(segments):
-        raise ValueError(f"max_sequence_length={max_length} leaves no room for the text")
+        raise InputError(f"max_sequence_length={max_length} leaves no room for the text")
     while sum(map(len, segments)) > budget:
         # the longest loses a token; on a tie the later one (as BERT's _truncate_seq_pair)
         longest = max(reversed(range(len(segments))), key=lambda i: len(segments[i]))
@@ -311,7 +429,10 @@ def encode_squad(rows, tokenizer, max_length: int = 384, stride: int = 128, max_
             span = (word_first[first_word], last_token)  # fmt: skip
         room = max_length - len(question) - 3
         if room < 1:
-            raise ValueError(f"max_sequence_length={max_length} leaves no room for the context")
+            raise InputError(
+                f"max_sequence_length={max_length} leaves no room for the context after a "
+                f"question of {len(question)} tokens"
+            )
         window_start = 0
         while True:
             window = range(window_start, min(window_start + room, len(tokens)))
@@ -537,33 +658,64 @@ TASK_READERS = {
 }
 
 
-def prepare(task: str, path, tokenizer, max_length: int, labels=None, doc_stride: int = 128):
+def prepare(
+    task: str,
+    path,
+    tokenizer,
+    max_length: int,
+    labels=None,
+    doc_stride: int = 128,
+    header: str = "auto",
+):
     """Read and encode a task file.
 
     Returns a dict with `rows` (as read), `features` ({token_ids, segment_ids}
     ragged lists), `targets` (a dict keyed by model output, or a (targets,
-    sample_weights) pair), `labels` (class names, or None) and, for QA,
-    `windows` (the maps back from windows to words) and `squad_v2` (whether
-    some questions have no answer).
+    sample_weights) pair), `labels` (class names, or None), `summary` (what was
+    read, to show the user) and, for QA, `windows` (the maps back from windows to
+    words) and `squad_v2` (whether some questions have no answer).
+
+    `summary` is `{"path", "rows": examples read, "header": whether a header row was
+    skipped, "labels": {label: count}}`; token classification counts tags, question
+    answering counts questions with and without an answer and adds `windows`,
+    multiple choice counts the right choice's index and adds `choices` (per question).
+    `header` ("auto", "yes", "no") is for classification TSV files, see
+    `read_classification`; JSON formats have none.
     """
     if task not in TASK_READERS:
-        raise ValueError(f"task={task!r} is not one of {list(TASK_READERS)}")
-    rows = TASK_READERS[task](path)
+        raise InputError(f"task={task!r} is not one of {list(TASK_READERS)}")
+    if header not in HEADER_CHOICES:
+        raise InputError(f"header={header!r} is not one of {list(HEADER_CHOICES)}")
+    path = Path(path)
+    skipped_header = False
+    if task == "classification":
+        rows, skipped_header = _read_classification(path, header, labels)
+    else:
+        rows = TASK_READERS[task](path)
     result = {"rows": rows, "labels": None}
+    summary = {"path": str(path), "rows": len(rows), "header": skipped_header}
     if task == "classification":
         names, y = label_index([r["label"] for r in rows], labels, path)
         ids, types = encode_classification(rows, tokenizer, max_length)
         result.update(labels=names, targets={"logits": y})
+        summary["labels"] = _counts(r["label"] for r in rows)
     elif task == "token_classification":
         names, tags = label_index([t for r in rows for t in r["tags"]], labels, path)
         ids, types, y, w = encode_token_classification(rows, tokenizer, max_length, tags)
         result.update(labels=names, targets=({"logits": y}, {"logits": w}))
+        summary["labels"] = _counts(t for r in rows for t in r["tags"])
     elif task == "multiple_choice":
-        ids, types = encode_multiple_choice(rows, tokenizer, max_length)
         counts = {len(r["choices"]) for r in rows}
         if len(counts) != 1:
-            raise TaskDataError(f"{path}: every question needs the same number of choices")
+            first = rows[0]
+            odd = next(r for r in rows if len(r["choices"]) != len(first["choices"]))
+            raise TaskDataError(
+                f"{path}:{odd['line']}: {len(odd['choices'])} choices, but line {first['line']} "
+                f"has {len(first['choices'])}: every question needs the same number"
+            )
+        ids, types = encode_multiple_choice(rows, tokenizer, max_length)
         result.update(targets={"logits": np.array([r["label"] for r in rows], np.int32)})
+        summary.update(labels=_counts(r["label"] for r in rows), choices=counts.pop())
     else:
         windows = encode_squad(rows, tokenizer, max_length, doc_stride)
         ids, types = windows["ids"], windows["types"]
@@ -575,5 +727,16 @@ def prepare(task: str, path, tokenizer, max_length: int, labels=None, doc_stride
                 "end_logits": np.array(windows["end"], np.int32),
             },
         )
+        answered = sum(1 for r in rows if r["answers"])
+        summary.update(
+            labels={"has_answer": answered, "no_answer": len(rows) - answered},
+            windows=len(windows["ids"]),
+        )
     result["features"] = {"token_ids": ids, "segment_ids": types}
+    result["summary"] = summary
     return result
+
+
+def _counts(values) -> dict:
+    """`{value: count}`, in sorted order of the values."""
+    return dict(sorted(Counter(values).items()))

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import random
 import tracemalloc
+from collections import Counter
 
+import pytest
+
+from keras_bertfam.data.corpus import CorpusError, read_documents
 from keras_bertfam.data.instances import _full_sentence_instances, _truncate_pair, make_instances
+from keras_bertfam.data.tasks import TaskDataError, prepare, read_classification, read_squad
+from keras_bertfam.data.tokenizers import load_tokenizer
+from keras_bertfam.data.vocab import create_vocab
+from keras_bertfam.errors import InputError
+from keras_bertfam.resources import FORTUNES_TRAIN
+from tests.data_fixtures import CORPUS, minilm_dir
 
 SPECIAL = {"cls": 2, "sep": 3, "mask": 4}
 
@@ -138,3 +150,184 @@ def test_empty_documents_add_one_boundary_and_no_sequence_grows_past_the_length(
     docs = [[[5, 6]], [], [[10]]]
     got = [i.token_ids for i in make_instances(docs, "none", 16, SPECIAL, random.Random(0))]
     assert got == [[2, 5, 6, 3, 10, 3]]
+
+
+# -- corpus files --------------------------------------------------------------------
+
+
+def _truncated_gzip(path, lines=3000):
+    """A real gzip file of the first `lines` corpus lines, cut in the middle."""
+    with gzip.open(CORPUS, "rt", encoding="utf-8") as handle:
+        text = "\n".join(handle.read().splitlines()[:lines]) + "\n"
+    whole = gzip.compress(text.encode())
+    path.write_bytes(whole[: len(whole) // 2])
+    return path
+
+
+def test_truncated_gzip_corpus_names_the_file_and_the_line(tmp_path):
+    path = _truncated_gzip(tmp_path / "corpus.txt.gz")
+    with pytest.raises(
+        CorpusError, match=r"corpus\.txt\.gz.*truncated or corrupt gzip.*after line \d+"
+    ):
+        list(read_documents([path]))
+    not_gzip = tmp_path / "plain.gz"
+    not_gzip.write_text("just text\n")
+    with pytest.raises(CorpusError, match=r"plain\.gz.*corrupt gzip.*before its first line"):
+        list(read_documents([not_gzip]))
+
+
+def test_a_directory_as_corpus_file_says_so(tmp_path):
+    good = tmp_path / "good.txt"
+    good.write_text("One sentence.\n")
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(CorpusError, match=r"'.*folder' is a directory, not a file"):
+        list(read_documents([good, tmp_path / "folder"]))
+    with pytest.raises(CorpusError, match=r"'.*folder' is a directory, not a file"):
+        create_vocab("wordpiece", 100, [tmp_path / "folder"], tmp_path / "vocab")
+
+
+# -- task files ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return load_tokenizer(minilm_dir() / "vocab.txt")
+
+
+def _fortunes(count):
+    """The header and first `count` rows of the real fortunes training file."""
+    lines = gzip.decompress(FORTUNES_TRAIN.read_bytes()).decode("utf-8").splitlines()
+    return lines[0], lines[1 : count + 1]
+
+
+def test_an_unbalanced_quote_does_not_swallow_the_following_rows(tmp_path, tokenizer):
+    header, rows = _fortunes(43)
+    label, text = rows[0].split("\t")
+    rows[0] = f'{label}\t"Unbalanced quote opens this text. {text.strip(chr(34))}'
+    path = tmp_path / "train.tsv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    data = prepare("classification", path, tokenizer, 64)
+    assert len(data["rows"]) == 43 and data["summary"]["rows"] == 43
+    assert data["rows"][0]["texts"][0].startswith('"Unbalanced quote')
+    expected = Counter(row.split("\t")[0] for row in rows)
+    assert data["summary"]["labels"] == dict(sorted(expected.items())) and len(expected) > 1
+    # a cell written as one CSV-quoted field (as the fortunes file is) is still unquoted
+    quoted = next(r for r in data["rows"][1:] if '"' in r["texts"][0])
+    assert '""' not in quoted["texts"][0]
+
+
+def test_header_detection_and_summary(tmp_path, tokenizer):
+    _, rows = _fortunes(30)
+    path = tmp_path / "train.tsv"
+    path.write_text("\n".join(["category\tsentence", *rows]) + "\n")
+    data = prepare("classification", path, tokenizer, 64)
+    assert data["summary"]["header"] is True and data["summary"]["rows"] == 30
+    assert "category" not in data["labels"] and data["rows"][0]["line"] == 2
+    kept = prepare("classification", path, tokenizer, 64, header="no")
+    assert kept["summary"]["header"] is False and kept["summary"]["labels"]["category"] == 1
+    # no header: the first row's label occurs again, so it is data
+    plain = tmp_path / "plain.tsv"
+    first_label = rows[0].split("\t")[0]
+    plain.write_text("\n".join([*rows, f"{first_label}\tone more text"]) + "\n")
+    data = prepare("classification", plain, tokenizer, 64)
+    assert data["summary"]["header"] is False and data["summary"]["rows"] == 31
+    forced = prepare("classification", plain, tokenizer, 64, header="yes")
+    assert forced["summary"]["header"] is True and forced["summary"]["rows"] == 30
+    # dev data read with the training labels: a known label is never a header
+    dev = tmp_path / "dev.tsv"
+    dev.write_text("art\tpaintings\nscience\tatoms\nscience\tstars\n")
+    data = prepare("classification", dev, tokenizer, 64, labels=["art", "science"])
+    assert data["summary"] == {
+        "path": str(dev), "rows": 3, "header": False, "labels": {"art": 1, "science": 2}
+    }  # fmt: skip
+    with pytest.raises(InputError, match=r"header='maybe' is not one of"):
+        prepare("classification", dev, tokenizer, 64, header="maybe")
+
+
+def test_rows_with_a_different_column_count_name_the_line(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("label\ta\tb\nx\tone\ttwo\ny\tthree\tfour\nx\tfive, a tab\there\tsix\n")
+    with pytest.raises(TaskDataError, match=r"pairs\.tsv:4: .*got 4 column.*a tab inside a text"):
+        read_classification(path)
+    path.write_text("x\tone\ttwo\ny\tthree\tfour\nx\tsingle text\n")
+    with pytest.raises(
+        TaskDataError, match=r"pairs\.tsv:3: 2 columns, but line 1 has 3 \(a tab inside a text\?\)"
+    ):
+        read_classification(path)
+    jsonl = tmp_path / "pairs.jsonl"
+    jsonl.write_text('{"text": "a", "text_b": "b", "label": "x"}\n{"text": "c", "label": "y"}\n')
+    with pytest.raises(TaskDataError, match=r"pairs\.jsonl:2: 1 text\(s\), but line 1 has 2"):
+        read_classification(jsonl)
+
+
+def test_text_with_a_line_separator_character_stays_one_row(tmp_path):
+    path = tmp_path / "t.tsv"
+    path.write_text("x\tfirst\u2028still the first\ny\tsecond\n", encoding="utf-8")
+    rows = read_classification(path)
+    assert [r["texts"][0] for r in rows] == ["first\u2028still the first", "second"]
+
+
+def test_task_files_truncated_gzip_directory_and_gzipped_jsonl(tmp_path):
+    header, rows = _fortunes(200)
+    whole = gzip.compress(("\n".join([header, *rows]) + "\n").encode())
+    cut = tmp_path / "train.tsv.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(TaskDataError, match=r"train\.tsv\.gz.*truncated or corrupt gzip.*line \d+"):
+        read_classification(cut)
+    (tmp_path / "folder.tsv").mkdir()
+    with pytest.raises(TaskDataError, match=r"folder\.tsv' is a directory, not a file"):
+        read_classification(tmp_path / "folder.tsv")
+    packed = tmp_path / "train.jsonl.gz"
+    packed.write_bytes(
+        gzip.compress(b'{"text": "a b", "label": "x"}\n{"text": "c", "label": "y"}\n')
+    )
+    assert [r["label"] for r in read_classification(packed)] == ["x", "y"]
+
+
+def _squad(tmp_path, qa, context="The cat sat on the mat."):
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps({"data": [{"paragraphs": [{"context": context, "qas": [qa]}]}]}))
+    return path
+
+
+def test_squad_with_missing_fields_names_where(tmp_path):
+    good = {"id": "q1", "question": "Where?", "answers": [{"text": "mat", "answer_start": 19}]}
+    assert read_squad(_squad(tmp_path, good))[0]["answers"] == [("mat", 19)]
+    cases = [
+        (
+            {k: v for k, v in good.items() if k != "id"},
+            r"data\[0\]\.paragraphs\[0\]\.qas\[0\]: 'id'",
+        ),
+        ({**good, "question": None}, r"qas\[0\] \(id 'q1'\): 'question' must be a str"),
+        ({**good, "answers": [{"text": "mat"}]}, r"answers\[0\]: 'answer_start' .*missing"),
+    ]
+    for qa, message in cases:
+        with pytest.raises(TaskDataError, match=message):
+            read_squad(_squad(tmp_path, qa))
+    path = tmp_path / "nocontext.json"
+    path.write_text(json.dumps({"data": [{"paragraphs": [{"qas": [good]}]}]}))
+    with pytest.raises(TaskDataError, match=r"data\[0\]\.paragraphs\[0\]: 'context' .*missing"):
+        read_squad(path)
+
+
+def test_summary_of_the_json_tasks(tmp_path, tokenizer):
+    tokens = tmp_path / "tags.jsonl"
+    tokens.write_text(
+        '{"tokens": ["Ada", "wrote", "code"], "tags": ["PER", "O", "O"]}\n'
+        '{"tokens": ["Bob"], "tags": ["PER"]}\n'
+    )
+    summary = prepare("token_classification", tokens, tokenizer, 32)["summary"]
+    assert summary == {"path": str(tokens), "rows": 2, "header": False,
+                       "labels": {"O": 2, "PER": 2}}  # fmt: skip
+    choice = tmp_path / "mc.jsonl"
+    choice.write_text(
+        '{"question": "Sky?", "choices": ["blue", "green", "red"], "label": 0}\n'
+        '{"question": "Grass?", "choices": ["blue", "green", "red"], "label": 1}\n'
+    )
+    summary = prepare("multiple_choice", choice, tokenizer, 32)["summary"]
+    assert (summary["rows"], summary["choices"], summary["labels"]) == (2, 3, {0: 1, 1: 1})
+    qa = {"id": "q1", "question": "Where?", "answers": [{"text": "mat", "answer_start": 19}]}
+    squad = _squad(tmp_path, qa, context="The cat sat on the mat. " * 20)
+    summary = prepare("question_answering", squad, tokenizer, 32, doc_stride=8)["summary"]
+    assert summary["rows"] == 1 and summary["windows"] > 1
+    assert summary["labels"] == {"has_answer": 1, "no_answer": 0}
