@@ -12,7 +12,7 @@ def add_parser(commands):
     )
     parser.add_argument("corpus", nargs="+", help="text files (.gz allowed)")
     parser.add_argument("--tokenizer", required=True, help="tokenizer file or folder")
-    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--out", required=True, help="output folder (new or empty)")
     parser.add_argument("--objective", choices=["nsp", "sop", "none"], default="nsp")
     parser.add_argument("--seq-length", type=positive_int, default=128)
     parser.add_argument("--short-seq-prob", type=probability, default=0.1)
@@ -28,7 +28,12 @@ def add_parser(commands):
     parser.add_argument("--documents", choices=["block", "file"], default="block")
     parser.add_argument("--examples-per-shard", type=positive_int, default=10000)
     parser.add_argument("--seed", type=int, default=12345)
-    parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a data set written by create-data in --out (never another folder); "
+        "the old one stays until the new one is complete",
+    )
     parser.add_argument(
         "--workers",
         type=positive_int,

@@ -6,6 +6,12 @@ config, the counts (sequences, tokens, masked tokens, labels), what was skipped
 and why, and the tokenizer's kind, size and SHA-256. The tokenizer files are
 copied beside the shards, so `load_data(folder)` needs nothing else.
 
+The output folder must be new, empty, or (with `overwrite=True`) a data set
+written by `create_data`; any other folder is refused and left untouched.
+Everything is written into a temporary folder beside it and moved into place
+only when complete: a failure (a missing or empty corpus, a truncated `.gz`, a
+full disk) leaves the previous data set exactly as it was.
+
 - static masking (BERT, ALBERT): every sequence is masked when written,
   `dupe_factor` times, each time with new sentence pairs and new masks;
 - dynamic masking (RoBERTa): sequences are written unmasked once and masked by
@@ -21,6 +27,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import secrets
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -36,8 +45,10 @@ from keras_bertfam.data.pipeline import (
     to_fit_format,
 )
 from keras_bertfam.data.tokenizers import Tokenizer, load_tokenizer
+from keras_bertfam.errors import InputError, MissingInputError, OutputExistsError
 
 MANIFEST = "manifest.json"
+FORMAT = "keras_bertfam-pretraining-data/1"
 UNMASKED_FIELDS = ("token_ids", "segment_ids", "padding_mask")
 MASK_FIELDS = ("mask_positions", "mask_ids")
 
@@ -61,6 +72,68 @@ def _serialize(example: dict) -> bytes:
     return example.SerializeToString(deterministic=True)  # map order fixed: same bytes
 
 
+def _check_output(out: Path, overwrite: bool) -> None:
+    """Refuse an output that is a file, a folder that is not a data set, or (without
+    `overwrite`) a data set."""
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"output {str(out)!r} is a file, not a folder")
+    if not out.is_dir():
+        return
+    entries = sorted(p.name for p in out.iterdir())
+    if not entries:
+        return
+    shown = ", ".join(entries[:5]) + (f", ... ({len(entries)} entries)" if len(entries) > 5 else "")
+    if MANIFEST not in entries:
+        raise OutputExistsError(
+            f"output folder {str(out)!r} is not empty and is not a create_data output (no "
+            f"{MANIFEST}; it holds {shown}): choose a new or empty folder (overwrite only "
+            "replaces a previous data set)"
+        )
+    if not overwrite:
+        raise OutputExistsError(f"{str(out)!r} already holds a data set (pass overwrite=True)")
+    try:
+        previous = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        previous = {"error": str(err)}
+    if not isinstance(previous, dict) or previous.get("format") != FORMAT:
+        raise OutputExistsError(
+            f"{str(out / MANIFEST)!r} is not a create_data manifest (format {FORMAT!r}): "
+            f"{str(out)!r} is left as it is; choose a new or empty folder"
+        )
+    ours = set(previous.get("shards") or []) | {MANIFEST, "tokenizer"}
+    foreign = [name for name in entries if name not in ours]
+    if foreign:
+        raise OutputExistsError(
+            f"{str(out)!r} holds a data set and also {', '.join(foreign[:5])}, which "
+            "create_data did not write; overwriting would delete them: move them or choose "
+            "another folder"
+        )
+
+
+def _sibling(path: Path, kind: str) -> Path:
+    """An unused hidden name beside `path` on the same filesystem (so renames are atomic)."""
+    while True:
+        candidate = path.with_name(f".{path.name}.{kind}-{secrets.token_hex(4)}")
+        if not candidate.exists():
+            return candidate
+
+
+def _swap_into_place(new: Path, out: Path) -> None:
+    """Rename the finished folder `new` to `out`; a previous `out` is renamed aside first
+    and deleted only once `new` is in place (put back if the rename fails)."""
+    if not out.exists():
+        os.rename(new, out)
+        return
+    aside = _sibling(out, "old")
+    os.rename(out, aside)
+    try:
+        os.rename(new, out)
+    except BaseException:
+        os.rename(aside, out)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
 def create_data(
     corpus,
     tokenizer: Tokenizer | str | Path,
@@ -78,25 +151,40 @@ def create_data(
 
     `workers` processes tokenize and pair document groups (the output does not
     depend on it); masking and writing run in this process, in TensorFlow ops.
+    `out_dir` must be new, empty or (with `overwrite=True`) a previous data set;
+    it is replaced only once the new data set is complete.
     """
-    import tensorflow as tf
-    from tqdm.auto import tqdm
-
     if masking not in ("static", "dynamic"):
-        raise ValueError(f"masking={masking!r} is not one of ['static', 'dynamic']")
+        raise InputError(f"masking={masking!r} is not one of ['static', 'dynamic']")
     if dupe_factor < 1:
-        raise ValueError(f"dupe_factor={dupe_factor} must be >= 1")
+        raise InputError(f"dupe_factor={dupe_factor} must be >= 1")
+    if examples_per_shard < 1:
+        raise InputError(f"examples_per_shard={examples_per_shard} must be >= 1")
+    out = Path(out_dir)
+    _check_output(out, overwrite)
     config = config if config is not None else DataConfig()
     tok = load_tokenizer(tokenizer)
     tok.require_special("cls", "sep", "mask")
-    out = Path(out_dir)
-    if (out / MANIFEST).exists() and not overwrite:
-        raise FileExistsError(f"{str(out)!r} already holds a data set (pass overwrite=True)")
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("shard-*.tfrecord"):
-        old.unlink()
-    tok.copy_files(out / "tokenizer")
+    target = out.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = _sibling(target, "tmp")
+    work.mkdir()  # with the usual permissions (umask), as the folder it becomes
+    try:
+        manifest = _write(corpus, tok, work, config, masking, dupe_factor, seed,
+                          examples_per_shard, progress, workers)  # fmt: skip
+        _swap_into_place(work, target)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return manifest
 
+
+def _write(corpus, tok, out, config, masking, dupe_factor, seed, examples_per_shard, progress,
+           workers) -> dict:  # fmt: skip
+    import tensorflow as tf
+    from tqdm.auto import tqdm
+
+    tok.copy_files(out / "tokenizer")
     apply = masker(tok, config) if masking == "static" else None
     pad_id = tok.special_ids.get("pad", 0)
     counts = Counter()
@@ -104,38 +192,41 @@ def create_data(
     shards, writer, in_shard = [], None, 0
     bar = tqdm(desc="sequences", unit="seq", disable=not progress)
     passes = dupe_factor if masking == "static" else 1
-    for dupe in range(passes):
-        pass_stats = stats if dupe == 0 else CorpusStats()
-        pass_skipped = skipped if dupe == 0 else Counter()
-        instances = iter_instances(
-            corpus, tok, config, seed + dupe, pass_stats, pass_skipped, workers
-        )
-        for b, batch in enumerate(padded_blocks(instances, 256, config.max_seq_length, pad_id)):
-            if apply is not None:
-                masked = apply(
-                    {k: tf.constant(v) for k, v in batch.items()},
-                    tf.constant([seed, dupe * 1_000_000 + b], tf.int64),
-                )
-                batch = {k: np.asarray(v) for k, v in masked.items()}
-                counts["masked_tokens"] += int(batch["mask_weights"].sum())
-            for i in range(len(batch["token_ids"])):
-                if writer is None or in_shard == examples_per_shard:
-                    if writer is not None:
-                        writer.close()
-                    shards.append(f"shard-{len(shards):05d}.tfrecord")
-                    writer = tf.io.TFRecordWriter(str(out / shards[-1]))
-                    in_shard = 0
-                writer.write(_serialize({k: v[i] for k, v in batch.items()}))
-                in_shard += 1
-            counts["sequences"] += len(batch["token_ids"])
-            counts["tokens"] += int(batch["padding_mask"].sum())
-            counts.update(f"label_{int(v)}" for v in batch["label"])
-            bar.update(len(batch["token_ids"]))
-    bar.close()
-    if writer is not None:
-        writer.close()
+    try:
+        for dupe in range(passes):
+            pass_stats = stats if dupe == 0 else CorpusStats()
+            pass_skipped = skipped if dupe == 0 else Counter()
+            instances = iter_instances(
+                corpus, tok, config, seed + dupe, pass_stats, pass_skipped, workers
+            )
+            blocks = padded_blocks(instances, 256, config.max_seq_length, pad_id)
+            for b, batch in enumerate(blocks):
+                if apply is not None:
+                    masked = apply(
+                        {k: tf.constant(v) for k, v in batch.items()},
+                        tf.constant([seed, dupe * 1_000_000 + b], tf.int64),
+                    )
+                    batch = {k: np.asarray(v) for k, v in masked.items()}
+                    counts["masked_tokens"] += int(batch["mask_weights"].sum())
+                for i in range(len(batch["token_ids"])):
+                    if writer is None or in_shard == examples_per_shard:
+                        if writer is not None:
+                            writer.close()
+                        shards.append(f"shard-{len(shards):05d}.tfrecord")
+                        writer = tf.io.TFRecordWriter(str(out / shards[-1]))
+                        in_shard = 0
+                    writer.write(_serialize({k: v[i] for k, v in batch.items()}))
+                    in_shard += 1
+                counts["sequences"] += len(batch["token_ids"])
+                counts["tokens"] += int(batch["padding_mask"].sum())
+                counts.update(f"label_{int(v)}" for v in batch["label"])
+                bar.update(len(batch["token_ids"]))
+    finally:
+        bar.close()
+        if writer is not None:
+            writer.close()
     manifest = {
-        "format": "keras_bertfam-pretraining-data/1",
+        "format": FORMAT,
         "masking": masking,
         "dupe_factor": passes,
         "seed": seed,
@@ -174,10 +265,25 @@ def open_data(folder) -> tuple[dict, DataConfig, Path]:
     """The manifest, data config and tokenizer file of a folder written by `create_data`."""
     folder = Path(folder)
     if not (folder / MANIFEST).is_file():
-        raise FileNotFoundError(f"{str(folder)!r} has no {MANIFEST}: write it with create_data")
-    manifest = json.loads((folder / MANIFEST).read_text())
-    tokenizer_file = folder / "tokenizer" / manifest["tokenizer"]["files"][0]
-    return manifest, DataConfig.from_dict(manifest["data_config"]), tokenizer_file
+        raise MissingInputError(f"{str(folder)!r} has no {MANIFEST}: write it with create_data")
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        tokenizer_file = folder / "tokenizer" / manifest["tokenizer"]["files"][0]
+        config = DataConfig.from_dict(manifest["data_config"])
+        missing = [s for s in manifest["shards"] if not (folder / s).is_file()]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"cannot read {str(folder / MANIFEST)!r}: {err}") from None
+    except (KeyError, IndexError, TypeError) as err:
+        raise InputError(
+            f"{str(folder / MANIFEST)!r} is not a create_data manifest ({type(err).__name__}: "
+            f"{err})"
+        ) from None
+    if missing:
+        raise MissingInputError(
+            f"{str(folder)!r}: {len(missing)} shard(s) listed in {MANIFEST} are missing, "
+            f"e.g. {missing[0]!r}"
+        )
+    return manifest, config, tokenizer_file
 
 
 def load_data(

@@ -279,8 +279,12 @@ def _read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise TokenizerError(f"tokenizer file {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise TokenizerError(f"tokenizer file {str(path)!r} is a directory, not a file") from None
     except UnicodeDecodeError as err:
         raise TokenizerError(f"tokenizer file {str(path)!r} is not UTF-8 text: {err}") from None
+    except OSError as err:
+        raise TokenizerError(f"cannot read tokenizer file {str(path)!r}: {err}") from None
 
 
 def _from_tokenizer_json(path: Path) -> Tokenizer:
@@ -353,6 +357,8 @@ def load_tokenizer(path) -> Tokenizer:
     path = Path(path)
     if path.is_dir():
         found = tokenizer_file(path)
+        if found is None and path.suffix in (".txt", ".model", ".json"):
+            raise TokenizerError(f"tokenizer file {str(path)!r} is a directory, not a file")
         if found is None:
             raise TokenizerError(
                 f"no tokenizer in {str(path)!r}: expected tokenizer.json, vocab.txt, "
@@ -369,7 +375,11 @@ def load_tokenizer(path) -> Tokenizer:
             raise TokenizerError(f"WordPiece vocabulary {str(path)!r} is empty")
         return WordPieceTokenizer([line.rstrip("\r") for line in vocab], files=[path])
     if path.suffix == ".model":
-        return SentencePieceTokenizer(path.read_bytes(), files=[path])
+        try:
+            proto = path.read_bytes()
+        except OSError as err:
+            raise TokenizerError(f"cannot read tokenizer file {str(path)!r}: {err}") from None
+        return SentencePieceTokenizer(proto, files=[path])
     if path.suffix == ".json":
         merges_path = path.with_name("merges.txt")
         try:

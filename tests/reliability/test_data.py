@@ -5,17 +5,23 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import re
 import tracemalloc
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
+from keras_bertfam.cli import main
+from keras_bertfam.data import records
 from keras_bertfam.data.corpus import CorpusError, read_documents
 from keras_bertfam.data.instances import _full_sentence_instances, _truncate_pair, make_instances
+from keras_bertfam.data.pipeline import DataConfig
+from keras_bertfam.data.records import create_data, open_data
 from keras_bertfam.data.tasks import TaskDataError, prepare, read_classification, read_squad
-from keras_bertfam.data.tokenizers import load_tokenizer
+from keras_bertfam.data.tokenizers import TokenizerError, load_tokenizer
 from keras_bertfam.data.vocab import create_vocab
-from keras_bertfam.errors import InputError
+from keras_bertfam.errors import InputError, MissingInputError
 from keras_bertfam.resources import FORTUNES_TRAIN
 from tests.data_fixtures import CORPUS, minilm_dir
 
@@ -331,3 +337,129 @@ def test_summary_of_the_json_tasks(tmp_path, tokenizer):
     summary = prepare("question_answering", squad, tokenizer, 32, doc_stride=8)["summary"]
     assert summary["rows"] == 1 and summary["windows"] > 1
     assert summary["labels"] == {"has_answer": 1, "no_answer": 0}
+
+
+# -- create-data output folders ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_corpus(tmp_path_factory):
+    """The first 20 documents of the real corpus."""
+    with gzip.open(CORPUS, "rt", encoding="utf-8") as handle:
+        text = handle.read().split("\n\n")[:20]
+    path = tmp_path_factory.mktemp("corpus") / "small.txt"
+    path.write_text("\n\n".join(text) + "\n")
+    return path
+
+
+def _snapshot(folder):
+    """{relative path: bytes} of every file under `folder`."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def _create_data(corpus, out, *extra):
+    vocab = str(minilm_dir() / "vocab.txt")
+    argv = ["create-data", *map(str, corpus), "--tokenizer", vocab, "--out", str(out)]
+    return main([*argv, "--seq-length", "32", "--dupe-factor", "1", *extra])
+
+
+def test_a_failed_overwrite_leaves_the_old_data_set_as_it_was(tmp_path, small_corpus, capsys):
+    out = tmp_path / "data"
+    assert _create_data([small_corpus], out) == 0
+    before = _snapshot(out)
+    manifest = json.loads(before["manifest.json"])
+    assert manifest["shards"] and all(s in before for s in manifest["shards"])
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    truncated = _truncated_gzip(tmp_path / "corpus.txt.gz")
+    cases = [
+        ([small_corpus, tmp_path / "typo.txt"], r"corpus file '.*typo\.txt' does not exist"),
+        ([empty], r"no training sequences could be made"),
+        ([truncated], r"corpus\.txt\.gz' is a truncated or corrupt gzip file \(after line \d+\)"),
+    ]
+    for corpus, message in cases:
+        capsys.readouterr()
+        assert _create_data(corpus, out, "--overwrite") == 2
+        err = capsys.readouterr().err
+        assert re.search(r"bertfam create-data: error: .*" + message, err), err
+        assert _snapshot(out) == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+            ["data", "empty.txt", "corpus.txt.gz"]
+        )  # no temporary folder left beside it
+
+
+def test_a_failing_final_rename_puts_the_old_data_set_back(tmp_path, small_corpus, monkeypatch):
+    out = tmp_path / "data"
+    assert _create_data([small_corpus], out) == 0
+    before = _snapshot(out)
+    rename = records.os.rename
+
+    def failing(src, dst):
+        if Path(src).name.startswith(".data.tmp-"):
+            raise OSError(28, "No space left on device")
+        return rename(src, dst)
+
+    monkeypatch.setattr(records.os, "rename", failing)
+    cfg = DataConfig(max_seq_length=32)
+    with pytest.raises(OSError, match="No space left"):
+        create_data([small_corpus], minilm_dir(), out, cfg, progress=False, overwrite=True)
+    assert _snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["data"]
+    monkeypatch.undo()
+    manifest = create_data([small_corpus], minilm_dir(), out, cfg, progress=False, overwrite=True)
+    assert manifest["data_config"]["max_seq_length"] == 32  # the swap itself works
+    assert [p.name for p in tmp_path.iterdir()] == ["data"]
+
+
+def test_create_data_refuses_a_folder_that_is_not_a_data_set(tmp_path, small_corpus, capsys):
+    model = tmp_path / "model"
+    (model / "tokenizer").mkdir(parents=True)
+    (model / "model.keras").write_bytes(b"weights")
+    (model / "tokenizer" / "vocab.txt").write_text("[PAD]\n[UNK]\nmine\n")
+    before = _snapshot(model)
+    for extra in ((), ("--overwrite",)):
+        assert _create_data([small_corpus], model, *extra) == 2
+        err = capsys.readouterr().err
+        assert "is not a create_data output" in err and str(model) in err, err
+        assert "model.keras" in err and "tokenizer" in err
+        assert _snapshot(model) == before
+    # a data set with files create-data did not write is not overwritten either
+    out = tmp_path / "data"
+    assert _create_data([small_corpus], out) == 0
+    (out / "notes.txt").write_text("keep me")
+    before = _snapshot(out)
+    assert _create_data([small_corpus], out, "--overwrite") == 2
+    assert "notes.txt, which create_data did not write" in capsys.readouterr().err
+    assert _snapshot(out) == before
+    assert _create_data([small_corpus], out) == 2  # without --overwrite, as before
+    assert "already holds a data set" in capsys.readouterr().err
+
+
+def test_open_data_names_a_corrupt_manifest_or_a_missing_shard(tmp_path, small_corpus):
+    out = tmp_path / "data"
+    assert _create_data([small_corpus], out) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / manifest["shards"][0]).unlink()
+    with pytest.raises(
+        MissingInputError, match=r"1 shard\(s\) listed in manifest\.json are missing"
+    ):
+        open_data(out)
+    (out / "manifest.json").write_text('{"format": "keras_bertfam-pretraining-data/1"')
+    with pytest.raises(InputError, match=r"cannot read '.*manifest\.json'"):
+        open_data(out)
+    (out / "manifest.json").write_text('{"format": "keras_bertfam-pretraining-data/1"}')
+    with pytest.raises(InputError, match=r"manifest\.json' is not a create_data manifest"):
+        open_data(out)
+
+
+def test_tokenizer_paths_that_are_directories_say_so(tmp_path):
+    (tmp_path / "vocab.txt").mkdir()
+    with pytest.raises(TokenizerError, match=r"vocab\.txt' is a directory, not a file"):
+        load_tokenizer(tmp_path / "vocab.txt")
+    bpe = tmp_path / "bpe"
+    (bpe / "merges.txt").mkdir(parents=True)
+    (bpe / "vocab.json").write_text('{"a": 0, "b": 1}')
+    with pytest.raises(TokenizerError, match=r"merges\.txt' is a directory, not a file"):
+        load_tokenizer(bpe / "vocab.json")
