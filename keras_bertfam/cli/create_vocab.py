@@ -19,11 +19,16 @@ def add_parser(commands):
 
 
 def run(args) -> int:
-    from keras_bertfam.data.vocab import create_vocab
+    from keras_bertfam.data.vocab import create_vocab, shortfall, vocabulary_size
 
     files = create_vocab(
         args.kind, args.size, args.corpus, args.out, lower_case=not args.cased, format=args.format
     )
     for path in files:
         print(f"wrote {path}")
+    reached = vocabulary_size(args.kind, files)
+    reason = shortfall(args.kind, args.size, reached)
+    print(
+        f"vocabulary: {reached} tokens" + (f" (asked for {args.size}: {reason})" if reason else "")
+    )
     return 0

@@ -17,10 +17,14 @@ Example (command line):
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
 from keras_bertfam.data.corpus import CorpusError, CorpusStats, read_documents
-from keras_bertfam.errors import InputError
+from keras_bertfam.errors import InputError, OutputExistsError
+
+log = logging.getLogger("keras_bertfam")
 
 KINDS = ("wordpiece", "sentencepiece", "bpe")
 WORDPIECE_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -38,30 +42,78 @@ def create_vocab(
 ) -> list[Path]:
     """Train a `kind` vocabulary of about `size` tokens on `corpus` files into `out_dir`.
 
-    Returns the written files. Raises `CorpusError` if the corpus has no text.
+    Returns the written files. Raises `CorpusError` if the corpus has no text. When
+    the trainer stops short of `size` (a small corpus), a warning on the
+    "keras_bertfam" logger says what size was reached and why (`shortfall`).
     """
     if kind not in KINDS:
         raise InputError(f"kind={kind!r} is not one of {list(KINDS)}")
     if size < 50:
         raise InputError(f"size={size} is too small for a vocabulary (>= 50)")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"output {str(out)!r} is a file, not a folder")
     stats = CorpusStats()
     sentences = list(_sentences(corpus, format, stats))
     if not sentences:
         raise CorpusError(
             f"no text to train a vocabulary on in {list(map(str, corpus))}: {stats.report()}"
         )
+    out.mkdir(parents=True, exist_ok=True)
     text_file = out / ".training_text.txt"
     text_file.write_text("\n".join(sentences) + "\n", encoding="utf-8")
     try:
         if kind == "wordpiece":
-            return [_wordpiece(sentences, size, out, lower_case)]
-        if kind == "sentencepiece":
-            return _sentencepiece(text_file, size, out, lower_case)
-        return _bpe(text_file, size, out)
+            files = [_wordpiece(sentences, size, out, lower_case)]
+        elif kind == "sentencepiece":
+            files = _sentencepiece(text_file, size, out, lower_case)
+        else:
+            files = _bpe(text_file, size, out)
     finally:
         text_file.unlink(missing_ok=True)
+    reached = vocabulary_size(kind, files)
+    reason = shortfall(kind, size, reached)
+    if reason:
+        log.warning(
+            "%s vocabulary in %s: %d tokens, fewer than the %d asked for: %s",
+            kind, out, reached, size, reason,
+        )  # fmt: skip
+    return files
+
+
+def vocabulary_size(kind: str, files) -> int:
+    """The number of tokens in the vocabulary files `create_vocab` wrote."""
+    first = Path(files[0])
+    if kind == "wordpiece":
+        return len(first.read_text(encoding="utf-8").splitlines())
+    if kind == "sentencepiece":
+        import sentencepiece as spm
+
+        return spm.SentencePieceProcessor(model_file=str(first)).get_piece_size()
+    return len(json.loads(first.read_text(encoding="utf-8")))
+
+
+_STOPS = {
+    "wordpiece": "the WordPiece learner keeps only words and pieces seen at least 10 times "
+    "in the corpus, and searches a count threshold that gives about the size asked for",
+    "sentencepiece": "sentencepiece (hard_vocab_limit=False) stops when the corpus offers "
+    "no more pieces",
+    "bpe": "the byte-level BPE trainer stops when no pair of tokens occurs at least twice "
+    "(min_frequency=2)",
+}
+
+
+def shortfall(kind: str, size: int, reached: int) -> str | None:
+    """Why a trained vocabulary has `reached` < `size` tokens (None when it does not).
+
+    >>> shortfall("bpe", 8000, 2705)[:48]
+    'the byte-level BPE trainer stops when no pair of'
+    >>> shortfall("bpe", 8000, 8000) is None
+    True
+    """
+    if reached >= size:
+        return None
+    return f"{_STOPS[kind]}; a larger corpus gives more"
 
 
 def _wordpiece(sentences, size, out, lower_case):
@@ -83,6 +135,17 @@ def _wordpiece(sentences, size, out, lower_case):
 def _sentencepiece(text_file, size, out, lower_case):
     import sentencepiece as spm
 
+    try:
+        _train_sentencepiece(spm, text_file, size, out, lower_case)
+    except RuntimeError as err:  # e.g. a size below the number of characters to cover
+        raise InputError(
+            f"sentencepiece cannot train a vocabulary of size={size} here: "
+            f"{str(err).split('] ')[-1]}"
+        ) from None
+    return [out / "spiece.model", out / "spiece.vocab"]
+
+
+def _train_sentencepiece(spm, text_file, size, out, lower_case):
     spm.SentencePieceTrainer.train(
         input=str(text_file),
         model_prefix=str(out / "spiece"),
@@ -97,7 +160,6 @@ def _sentencepiece(text_file, size, out, lower_case):
         hard_vocab_limit=False,
         minloglevel=2,
     )
-    return [out / "spiece.model", out / "spiece.vocab"]
 
 
 def _bpe(text_file, size, out):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import random
 import re
 import tracemalloc
@@ -20,7 +21,7 @@ from keras_bertfam.data.pipeline import DataConfig
 from keras_bertfam.data.records import create_data, open_data
 from keras_bertfam.data.tasks import TaskDataError, prepare, read_classification, read_squad
 from keras_bertfam.data.tokenizers import TokenizerError, load_tokenizer
-from keras_bertfam.data.vocab import create_vocab
+from keras_bertfam.data.vocab import create_vocab, vocabulary_size
 from keras_bertfam.errors import InputError, MissingInputError
 from keras_bertfam.resources import FORTUNES_TRAIN
 from tests.data_fixtures import CORPUS, minilm_dir
@@ -463,3 +464,32 @@ def test_tokenizer_paths_that_are_directories_say_so(tmp_path):
     (bpe / "vocab.json").write_text('{"a": 0, "b": 1}')
     with pytest.raises(TokenizerError, match=r"merges\.txt' is a directory, not a file"):
         load_tokenizer(bpe / "vocab.json")
+
+
+# -- vocabulary size ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["sentencepiece", "bpe"])
+def test_a_vocabulary_smaller_than_asked_is_reported(kind, tmp_path, small_corpus, caplog):
+    with caplog.at_level(logging.WARNING, logger="keras_bertfam"):
+        files = create_vocab(kind, 100_000, [small_corpus], tmp_path / kind)
+    reached = vocabulary_size(kind, files)
+    assert 300 < reached < 100_000
+    assert len(load_tokenizer(tmp_path / kind).vocabulary) == reached
+    message = " ".join(r.getMessage() for r in caplog.records if r.name == "keras_bertfam")
+    assert f"{reached} tokens, fewer than the 100000 asked for" in message, message
+    assert ("no more pieces" if kind == "sentencepiece" else "min_frequency=2") in message
+
+
+def test_cli_create_vocab_prints_the_size_reached(tmp_path, small_corpus, capsys):
+    out = tmp_path / "wp"
+    argv = ["create-vocab", "--kind", "wordpiece", "--size", "5000", "--out", str(out)]
+    assert main([*argv, str(small_corpus)]) == 0
+    reached = len((out / "vocab.txt").read_text().splitlines())
+    printed = capsys.readouterr().out
+    assert f"vocabulary: {reached} tokens (asked for 5000: the WordPiece learner" in printed
+    assert reached < 5000
+    argv = ["create-vocab", "--kind", "sentencepiece", "--size", "50", "--out", str(out)]
+    assert main([*argv, str(small_corpus)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot train a vocabulary of size=50" in err and "required_chars" in err, err
