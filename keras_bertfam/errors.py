@@ -45,6 +45,10 @@ class OutputExistsError(BertfamError, FileExistsError):
     """An output folder or file already holds something the call would replace."""
 
 
+class WriteError(BertfamError, OSError):
+    """An output could not be written (e.g. the disk is full); what was there is kept."""
+
+
 class TrainingDiverged(BertfamError, RuntimeError):
     """Training stopped because the loss became NaN or infinite; the last good state is kept."""
 

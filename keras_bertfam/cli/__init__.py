@@ -17,6 +17,7 @@ Exit codes: 0 success, 2 a user error (its message is printed; see
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from keras_bertfam.cli import (
@@ -45,8 +46,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_library_messages():
+    """Print keras_bertfam's log messages (what was read, what was initialized) to stderr."""
+    logger = logging.getLogger("keras_bertfam")
+    if not any(getattr(h, "_bertfam_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._bertfam_cli = True
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False  # not twice where TensorFlow (absl) has a root handler
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    _show_library_messages()
     try:
         return args.run(args)
     except BertfamError as err:

@@ -46,6 +46,16 @@ def add_set_argument(parser, what: str = "a model config field"):
     )
 
 
+def add_header_argument(parser):
+    parser.add_argument(
+        "--header",
+        choices=["auto", "yes", "no"],
+        default="auto",
+        help="classification TSV: is the first row a header? auto: when its label occurs "
+        "nowhere else in the file (or it is 'label')",
+    )
+
+
 def _int_at_least(minimum: int):
     def parse(text: str) -> int:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from keras_bertfam.cli.common import finite_float, positive_int
+from keras_bertfam.cli.common import add_header_argument, finite_float, positive_int
 
 
 def add_parser(commands):
@@ -19,6 +19,7 @@ def add_parser(commands):
         help="question answering: answer nothing when the no-answer score beats the best span "
         "by more than this (default 0 for models trained on SQuAD 2.0, never for SQuAD 1.1)",
     )
+    add_header_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -26,7 +27,11 @@ def run(args) -> int:
     from keras_bertfam.training.finetune import evaluate, format_report
 
     report, predictions = evaluate(
-        args.model, args.data, batch_size=args.batch_size, null_threshold=args.null_threshold
+        args.model,
+        args.data,
+        batch_size=args.batch_size,
+        null_threshold=args.null_threshold,
+        header=args.header,
     )
     print(format_report(report))
     if args.predictions:

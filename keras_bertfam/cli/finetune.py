@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from keras_bertfam.cli.common import (
+    add_header_argument,
     non_negative_int,
     positive_float,
     positive_int,
@@ -59,6 +60,13 @@ def add_parser(commands):
         help="batch by length (--no-bucketing pads every batch to --seq-length)",
     )
     parser.add_argument("--jit", action=argparse.BooleanOptionalAction, default=False)
+    add_header_argument(parser)
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace what --out holds (default: refuse unless it is a finished run of the "
+        "same configuration, which is reported)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.set_defaults(run=run)
 
@@ -84,7 +92,11 @@ def run(args) -> int:
         bucketing=args.bucketing,
         jit=args.jit,
         seed=args.seed,
+        header=args.header,
+        overwrite=args.overwrite,
     )
+    if summary.get("already_complete"):
+        print(f"{args.out} holds a finished fine-tune of this configuration")
     if "dev" in summary:
         print(format_report(summary["dev"]))
     rate = summary["useful_tokens_per_s"][-1]

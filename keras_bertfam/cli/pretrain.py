@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from keras_bertfam.cli.common import add_set_argument, positive_float, positive_int
 
@@ -12,8 +13,10 @@ def add_parser(commands):
         "pretrain",
         help="pretrain a model with model.fit (tf.distribute, XLA, mixed precision, LAMB/AdamW)",
         description="Pretrain from a create-data folder (--data) or text with dynamic masking "
-        "(--corpus + --tokenizer). A checkpoint in --out is resumed. Recipes: bert, albert, "
-        "roberta (keras_bertfam/recipes/*.json; pass a path for your own copy).",
+        "(--corpus + --tokenizer). Run again, the same command resumes an unfinished run in "
+        "--out (--steps may grow) or reports a finished one; --out holding anything else is "
+        "refused without --overwrite. Recipes: bert, albert, roberta "
+        "(keras_bertfam/recipes/*.json; pass a path for your own copy).",
     )
     parser.add_argument("--recipe", help="bert | albert | roberta | a recipe .json")
     parser.add_argument("--preset", help="model preset (overrides the recipe's)")
@@ -22,6 +25,12 @@ def add_parser(commands):
     parser.add_argument("--data", help="a folder written by create-data")
     parser.add_argument("--corpus", nargs="+", help="text files (dynamic masking)")
     parser.add_argument("--tokenizer", help="tokenizer file or folder (with --corpus)")
+    parser.add_argument(
+        "--seq-length",
+        type=positive_int,
+        help="tokens per sequence with --corpus (default: the recipe's, else "
+        "min(128, the model's max_sequence_length))",
+    )
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--steps", type=positive_int)
     parser.add_argument("--batch-size", type=positive_int, help="global batch of one micro-step")
@@ -40,6 +49,11 @@ def add_parser(commands):
     parser.add_argument("--tpu", help="TPU address (with --strategy tpu or auto)")
     parser.add_argument("--checkpoint-every", type=positive_int, help="updates between checkpoints")
     parser.add_argument("--seed", type=int)
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start again in an --out that holds another run (default: refuse)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -52,11 +66,19 @@ def run(args) -> int:
 
     recipe = load_recipe(args.recipe) if args.recipe else {}
     model_spec = dict(recipe.get("model", {}))
-    source = args.config or args.preset or model_spec.pop("preset", None)
+    recipe_preset = model_spec.pop("preset", None)
+    source = args.config or args.preset or recipe_preset
     if source is None:
         raise InputError("pretrain needs --preset, --config or --recipe")
     model_config = resolve_config(source, **{**model_spec, **dict(args.set)})
     data_config = DataConfig.from_dict(recipe["data"]) if "data" in recipe else None
+    if args.seq_length is not None:
+        if args.data:
+            raise InputError("--seq-length applies to --corpus; a create-data folder has its own")
+        data_config = dataclasses.replace(
+            data_config or DataConfig(objective=model_config.sentence_objective),
+            max_seq_length=args.seq_length,
+        )
     train_values = dict(recipe.get("train", {}))
     flags = {
         "steps": args.steps,
@@ -77,7 +99,12 @@ def run(args) -> int:
     data = args.data if args.data else args.corpus
     if not data:
         raise InputError("pretrain needs --data (a create-data folder) or --corpus files")
-    summary = pretrain(model_config, data, args.out, train, data_config, args.tokenizer)
+    summary = pretrain(
+        model_config, data, args.out, train, data_config, args.tokenizer, overwrite=args.overwrite
+    )
+    if summary.get("already_complete"):
+        print(f"{args.out} holds a finished run of this configuration ({summary['steps']} steps)")
+        return 0
     final = ", ".join(f"{k}={v:.4g}" for k, v in summary["final"].items())
     print(f"trained {summary['steps']} steps in {summary['seconds']:.0f}s: {final}")
     print(f"wrote {args.out}/model.keras, config.json, tokenizer/, training_summary.json")

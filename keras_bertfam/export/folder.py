@@ -20,13 +20,22 @@ Example:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+from keras_bertfam.errors import InputError
+from keras_bertfam.training.finetune import model_limits
+from keras_bertfam.validate import require_choice, require_int
 
 FORMATS = ("saved_model", "tflite")
 
 
 def load_for_export(folder):
-    """(model, tokenizer or None, info) of a model folder; info has task, labels, pairs, length."""
+    """(model, tokenizer or None, info) of a model folder; info has task, labels, pairs, length.
+
+    `info["max_sequence_length"]` is the length the model was trained or fine-tuned
+    at when the folder says (`task.json`, or a pretrain run's `data_config.json`).
+    """
     from keras_bertfam.convert.importer import from_pretrained
     from keras_bertfam.data.tokenizers import find_tokenizer
     from keras_bertfam.export.saved_model import task_of
@@ -37,7 +46,24 @@ def load_for_export(folder):
         model, info, tokenizer = load_finetuned(folder)
         return model, tokenizer, info
     model = from_pretrained(folder, task="encoder")
-    return model, find_tokenizer(folder), {"task": task_of(model), "labels": None, "pairs": False}
+    info = {"task": task_of(model), "labels": None, "pairs": False}
+    data_config = folder / "data_config.json"
+    if data_config.is_file():
+        info["max_sequence_length"] = json.loads(data_config.read_text())["max_seq_length"]
+    return model, find_tokenizer(folder), info
+
+
+def sequence_length_for(model, info: dict, requested: int | None) -> int:
+    """The export's sequence length: `requested`, else what the folder was trained at,
+    else min(128, the model's); never more than the model's position table serves."""
+    limit = model_limits(model)["max_sequence_length"]
+    length = requested or info.get("max_sequence_length") or min(128, limit or 128)
+    require_int("sequence_length", length, minimum=3)
+    if limit is not None and length > limit:
+        raise InputError(
+            f"sequence_length={length} exceeds the model's max_sequence_length={limit}"
+        )
+    return length
 
 
 def representative_inputs(path, tokenizer, sequence_length: int, rows: int = 200):
@@ -49,7 +75,7 @@ def representative_inputs(path, tokenizer, sequence_length: int, rows: int = 200
     if (path / MANIFEST).is_file():
         return [x for x, *_ in load_data(path, batch_size=8).take(rows // 8)]
     if tokenizer is None:
-        raise ValueError("calibrating on a task file needs the model folder's tokenizer")
+        raise InputError("calibrating on a task file needs the model folder's tokenizer")
     task = "question_answering" if path.suffix == ".json" else "classification"
     data = prepare(task, path, tokenizer, sequence_length)
     dataset = batches(data["features"], data["targets"], 8, sequence_length, bucketing=False)
@@ -71,13 +97,18 @@ def export_folder(
     from keras_bertfam.export.saved_model import export_saved_model
     from keras_bertfam.export.tflite import export_tflite
 
-    if fmt not in FORMATS:
-        raise ValueError(f"format={fmt!r} is not one of {list(FORMATS)}")
+    require_choice("format", fmt, FORMATS)
     model, tokenizer, info = load_for_export(folder)
     name = name or Path(folder).resolve().name
-    length = max_seq_length or info.get("max_sequence_length") or 128
+    length = sequence_length_for(model, info, max_seq_length)
+    vocabulary = model_limits(model)["vocabulary_size"]
+    if text and tokenizer is not None and vocabulary and tokenizer.vocabulary_size > vocabulary:
+        raise InputError(
+            f"the tokenizer beside the model has {tokenizer.vocabulary_size} tokens but the "
+            f"model's vocabulary_size={vocabulary}: ids above it would fail at serving time"
+        )
     if text and tokenizer is None:
-        raise ValueError(
+        raise InputError(
             f"no tokenizer beside the model in {str(folder)!r}: a raw-text signature needs one "
             "(put its files in the folder or tokenizer/), or export token ids only (--no-text)"
         )

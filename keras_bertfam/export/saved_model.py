@@ -40,6 +40,7 @@ from pathlib import Path
 
 import keras
 
+from keras_bertfam.errors import InputError, OutputExistsError
 from keras_bertfam.models.builders import encoder_of
 
 TASKS = ("encoder", "classification", "token_classification", "question_answering")
@@ -88,12 +89,12 @@ def export_saved_model(
 
     task = task_of(model)
     if task == "multiple_choice":
-        raise ValueError(
+        raise InputError(
             "multiple-choice models are not exportable yet (their inputs are [batch, choices, "
             "seq]); export the encoder or score choices client-side"
         )
     if tokenizer is not None and tokenizer.kind == "bpe":
-        raise ValueError(
+        raise InputError(
             "a raw-text signature needs a WordPiece or SentencePiece tokenizer; the byte-level "
             "BPE tokenizer (keras-hub) cannot run inside a SavedModel yet: pass tokenizer=None "
             "to export only the `encode` signature on token ids"
@@ -104,12 +105,12 @@ def export_saved_model(
     version = version or next_version(folder)
     target = folder / str(version)
     if target.exists() and not overwrite:
-        raise FileExistsError(f"{str(target)!r} exists; pass overwrite=True to replace it")
+        raise OutputExistsError(f"{str(target)!r} exists; pass overwrite=True to replace it")
     if task in ("classification", "token_classification"):
         classes = int(model.output["logits"].shape[-1])
         labels = list(labels) if labels else [str(k) for k in range(classes)]
         if len(labels) != classes:
-            raise ValueError(f"labels has {len(labels)} names but the model has {classes} classes")
+            raise InputError(f"labels has {len(labels)} names but the model has {classes} classes")
 
     module = tf.Module()
     module.model = model

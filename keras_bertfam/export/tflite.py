@@ -81,7 +81,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_bertfam.errors import BertfamError
+from keras_bertfam.errors import BertfamError, InputError, OutputExistsError
 from keras_bertfam.export.saved_model import encoder_of
 from keras_bertfam.models.builders import ENCODER_INPUTS
 
@@ -151,34 +151,34 @@ def export_tflite(
         The report dict (see `tflite_report`).
     """
     if quantization not in QUANTIZATIONS:
-        raise ValueError(f"quantization={quantization!r} is not one of {list(QUANTIZATIONS)}")
+        raise InputError(f"quantization={quantization!r} is not one of {list(QUANTIZATIONS)}")
     for name, value in (("sequence_length", sequence_length), ("batch_size", batch_size)):
         if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name}={value!r} must be a positive integer")
+            raise InputError(f"{name}={value!r} must be a positive integer")
     if tokenizer is not None:
         tokenizer = _text_tokenizer(tokenizer)
         if representative_data is not None:
-            raise ValueError(
+            raise InputError(
                 "representative_data is for token-id models; a raw-text model (tokenizer=...) "
                 "is measured on sample texts and cannot be int8-calibrated"
             )
         if sequence_length < 3:
-            raise ValueError(f"sequence_length={sequence_length} leaves no room for [CLS] x [SEP]")
+            raise InputError(f"sequence_length={sequence_length} leaves no room for [CLS] x [SEP]")
         if quantization == "int8":
-            raise ValueError(
+            raise InputError(
                 "quantization='int8' is not available for a raw-text model (tokenizer=...): "
                 "TFLite's calibrator cannot run the tf.text tokenizer ops. Use 'dynamic_int8' "
                 "(int8 weights), or export token ids (tokenizer=None) for full int8"
             )
     if quantization == "int8" and representative_data is None:
-        raise ValueError(
+        raise InputError(
             "quantization='int8' needs representative_data (input dicts of token_ids, "
             "segment_ids, padding_mask, e.g. batches of your data) to calibrate activations; "
             "representative_data=None"
         )
     path = Path(path)
     if path.exists() and not overwrite:
-        raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
+        raise OutputExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
 
     model = float32_model(exported_part(model))
     input_names = model_input_names(model)
@@ -235,7 +235,7 @@ def exported_part(model: keras.Model) -> keras.Model:
     if not names <= set(ENCODER_INPUTS):
         if "mask_positions" in names and isinstance(model.output, dict):
             return encoder_of(model)
-        raise ValueError(
+        raise InputError(
             f"model inputs {sorted(names)} are not among {list(ENCODER_INPUTS)}; a TFLite "
             "export needs a model with the contract input names (or a pretrainer)"
         )
@@ -416,13 +416,13 @@ def _text_tokenizer(tokenizer):
 
     tokenizer = load_tokenizer(tokenizer)
     if tokenizer.kind == "bpe":
-        raise ValueError(
+        raise InputError(
             "tokenizer: byte-level BPE (keras-hub) has no TFLite kernel, so it cannot run "
             "inside a raw-text TFLite model; use a WordPiece or SentencePiece vocabulary, "
             "or export token ids (tokenizer=None) and tokenize in the app"
         )
     if tokenizer.kind not in ("wordpiece", "sentencepiece"):
-        raise ValueError(f"tokenizer of kind {tokenizer.kind!r} has no TFLite kernel")
+        raise InputError(f"tokenizer of kind {tokenizer.kind!r} has no TFLite kernel")
     tokenizer.require_special("cls", "sep")
     return tokenizer
 
@@ -502,7 +502,7 @@ def representative_batches(data, input_names, sequence_length, batch_size) -> li
             item = item[0]
         if not isinstance(item, dict) or not set(input_names) <= set(item):
             got = sorted(item) if isinstance(item, dict) else type(item).__name__
-            raise ValueError(
+            raise InputError(
                 f"representative_data items must be dicts with keys {list(input_names)} "
                 f"(or (x, y, ...) tuples of them); got {got}"
             )
@@ -510,7 +510,7 @@ def representative_batches(data, input_names, sequence_length, batch_size) -> li
         for name, array in arrays.items():
             array = array[None] if array.ndim == 1 else array
             if array.ndim != 2 or array.shape[1] != sequence_length:
-                raise ValueError(
+                raise InputError(
                     f"representative_data[{name!r}] has shape {list(np.shape(item[name]))}; "
                     f"expected [n, sequence_length={sequence_length}]"
                 )
@@ -520,7 +520,7 @@ def representative_batches(data, input_names, sequence_length, batch_size) -> li
             break
     usable = min(count, MAX_CALIBRATION_ROWS) // batch_size * batch_size
     if usable == 0:
-        raise ValueError(
+        raise InputError(
             f"representative_data gave {count} rows; at least batch_size={batch_size} are needed"
         )
     return [

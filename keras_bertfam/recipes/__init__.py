@@ -12,6 +12,8 @@ Example:
 import json
 from pathlib import Path
 
+from keras_bertfam.errors import InputError
+
 RECIPES = Path(__file__).resolve().parent
 
 
@@ -25,10 +27,10 @@ def load_recipe(name_or_path: str) -> dict:
     if not path.suffix:
         path = RECIPES / f"{name_or_path}.json"
         if not path.is_file():
-            raise ValueError(f"unknown recipe {name_or_path!r}; available: {list_recipes()}")
+            raise InputError(f"unknown recipe {name_or_path!r}; available: {list_recipes()}")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ValueError(f"recipe file {str(path)!r} does not exist") from None
+        raise InputError(f"recipe file {str(path)!r} does not exist") from None
     except json.JSONDecodeError as err:
-        raise ValueError(f"recipe file {str(path)!r} is not valid JSON: {err}") from None
+        raise InputError(f"recipe file {str(path)!r} is not valid JSON: {err}") from None

@@ -72,7 +72,38 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(self._end - self._start)
 
 
-class Checkpoint(keras.callbacks.Callback):
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stops training at the first NaN or infinite loss and records where, in `diverged`.
+
+    `diverged` is None while the loss is finite, then `{"epoch", "batch", "loss"}`
+    (epoch counted from 1, batch from 1 within it; None when only the epoch's
+    logs showed it).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.diverged: dict | None = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._check((logs or {}).get("loss"), batch + 1)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._check((logs or {}).get("loss"), None)
+
+    def _check(self, loss, batch):
+        if loss is None or self.diverged is not None:
+            return
+        value = float(np.asarray(loss))
+        if not math.isfinite(value):
+            self.diverged = {"epoch": self._epoch + 1, "batch": batch, "loss": value}
+            self.model.stop_training = True
+
+
+class Checkpoint(DivergenceGuard):
     """Resumable checkpoints that survive a crash and keep the last good state.
 
     After every epoch (`checkpoint_every` updates in `pretrain`) the model's and
@@ -84,15 +115,13 @@ class Checkpoint(keras.callbacks.Callback):
     begins, the latest checkpoint is restored and `fit` starts at its epoch.
 
     A non-finite loss stops training at once and nothing is saved from that
-    state: `diverged` then says where (`{"epoch", "batch", "loss"}`). The folder
-    is never deleted here; the recipe removes it once its outputs are in place.
+    state (see `DivergenceGuard`). The folder is never deleted here; the recipe
+    removes it once its outputs are in place.
     """
 
     def __init__(self, folder):
         super().__init__()
         self.folder = Path(folder)
-        self.diverged: dict | None = None
-        self._epoch = 0
 
     @staticmethod
     def progress(folder) -> dict:
@@ -112,15 +141,8 @@ class Checkpoint(keras.callbacks.Callback):
         self.model.load_weights(self.folder / progress["weights"])
         self.model._initial_epoch = progress["epochs_done"]
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._check((logs or {}).get("loss"), batch + 1)
-
     def on_epoch_end(self, epoch, logs=None):
-        logs = dict(logs or {})
-        self._check(logs.get("loss"), None)
+        super().on_epoch_end(epoch, logs)
         if self.diverged is not None:
             return
         progress = self.progress(self.folder)
@@ -130,7 +152,7 @@ class Checkpoint(keras.callbacks.Callback):
         self.model.save_weights(partial, overwrite=True)
         os.replace(partial, self.folder / name)
         history = progress["history"]
-        for key, value in logs.items():
+        for key, value in (logs or {}).items():
             history.setdefault(key, []).append(float(np.asarray(value)))
         record = {"epochs_done": epoch + 1, "weights": name, "history": history}
         partial_progress = self.folder / f"{PROGRESS}.partial"
@@ -138,11 +160,3 @@ class Checkpoint(keras.callbacks.Callback):
         os.replace(partial_progress, self.folder / PROGRESS)
         if progress["weights"] and progress["weights"] != name:
             (self.folder / progress["weights"]).unlink(missing_ok=True)
-
-    def _check(self, loss, batch):
-        if loss is None or self.diverged is not None:
-            return
-        value = float(np.asarray(loss))
-        if not math.isfinite(value):
-            self.diverged = {"epoch": self._epoch + 1, "batch": batch, "loss": value}
-            self.model.stop_training = True

@@ -49,6 +49,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from keras_bertfam.errors import InputError
+
 
 def fit_distributed(
     model: keras.Model,
@@ -82,11 +84,11 @@ def fit_distributed(
         The `History` callback, as `fit` returns it.
     """
     if not steps_per_epoch or steps_per_epoch < 1:
-        raise ValueError(f"steps_per_epoch must be >= 1, got {steps_per_epoch}")
+        raise InputError(f"steps_per_epoch must be >= 1, got {steps_per_epoch}")
     if accumulate < 1:
-        raise ValueError(f"accumulate must be >= 1, got {accumulate}")
+        raise InputError(f"accumulate must be >= 1, got {accumulate}")
     if accumulate > 1 and getattr(model.optimizer, "gradient_accumulation_steps", None):
-        raise ValueError(
+        raise InputError(
             "accumulate > 1 with an optimizer that accumulates too "
             f"(gradient_accumulation_steps={model.optimizer.gradient_accumulation_steps}): "
             "build it with accumulate=1"
@@ -174,7 +176,7 @@ def _loss_tracker(model):
     for metric in model.metrics:
         if metric.name == "loss":
             return metric
-    raise ValueError("fit_distributed needs a compiled model (no `loss` metric found)")
+    raise InputError("fit_distributed needs a compiled model (no `loss` metric found)")
 
 
 def _train_function(model, strategy, jit):

@@ -28,6 +28,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_bertfam.errors import InputError
 from keras_bertfam.layers.common import register
 
 OPTIMIZERS = ("adamw", "lamb")
@@ -58,7 +59,7 @@ class WarmupPolynomialDecay(keras.optimizers.schedules.LearningRateSchedule):
         micro_steps_per_update=1,
     ):
         if total_steps < 1 or not 0 <= warmup_steps <= total_steps:
-            raise ValueError(
+            raise InputError(
                 f"need 0 <= warmup_steps <= total_steps and total_steps >= 1, got "
                 f"warmup_steps={warmup_steps}, total_steps={total_steps}"
             )
@@ -109,9 +110,9 @@ def build_optimizer(
     `total_steps` and `warmup_steps` count optimizer updates (not micro-batches).
     """
     if name not in OPTIMIZERS:
-        raise ValueError(f"optimizer={name!r} is not one of {list(OPTIMIZERS)}")
+        raise InputError(f"optimizer={name!r} is not one of {list(OPTIMIZERS)}")
     if accumulate < 1:
-        raise ValueError(f"accumulate={accumulate} must be >= 1")
+        raise InputError(f"accumulate={accumulate} must be >= 1")
     schedule = WarmupPolynomialDecay(
         peak_learning_rate,
         total_steps,

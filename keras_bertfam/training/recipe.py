@@ -50,6 +50,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
 import shutil
@@ -61,7 +62,7 @@ import keras
 from keras_bertfam.data.pipeline import DataConfig, iter_instances, pretraining_dataset
 from keras_bertfam.data.records import MANIFEST, load_data, open_data
 from keras_bertfam.data.tokenizers import load_tokenizer
-from keras_bertfam.errors import InputError, TrainingDiverged
+from keras_bertfam.errors import InputError, TrainingDiverged, WriteError
 from keras_bertfam.models.builders import build_pretrainer
 from keras_bertfam.models.config import EncoderConfig
 from keras_bertfam.training.callbacks import Checkpoint, Throughput
@@ -154,7 +155,7 @@ def _digest(paths) -> str:
     return digest.hexdigest()
 
 
-def _dataset(data, tokenizer, data_config, batch_size, seed):
+def _dataset(data, tokenizer, data_config, batch_size, seed, model_config):
     """(dataset, tokenizer, data config, a description of the data) for a create_data
     folder or text files. Text is read far enough to know that it makes sequences."""
     if isinstance(data, str | Path) and (Path(data) / MANIFEST).is_file():
@@ -172,7 +173,10 @@ def _dataset(data, tokenizer, data_config, batch_size, seed):
     if tokenizer is None:
         raise InputError("training from text files needs tokenizer= (a file or folder)")
     tok = load_tokenizer(tokenizer)
-    config = data_config or DataConfig()
+    config = data_config or DataConfig(
+        objective=model_config.sentence_objective,
+        max_seq_length=min(128, model_config.max_sequence_length),
+    )
     next(iter(iter_instances(files, tok, config, seed)))  # a clear error for unusable text
     source = {
         "corpus": [
@@ -218,8 +222,9 @@ def pretrain(
 
     Args:
         model_config: the architecture (its sentence objective must match the data's).
-        data: a `create_data` folder, or text files (then pass `tokenizer` and
-            `data_config`; sequences are masked dynamically).
+        data: a `create_data` folder, or text files (then pass `tokenizer`, and
+            `data_config` unless the default suits: the model's sentence objective,
+            sequences of min(128, max_sequence_length) tokens; masked dynamically).
         out_dir: output folder. An unfinished run of the same configuration there
             is resumed; a finished one is reported (`summary["already_complete"]`);
             anything else is refused unless `overwrite=True`.
@@ -240,7 +245,7 @@ def pretrain(
         out = out / f".{resolver.task_type}-{resolver.task_id}"  # removed at the end
     keras.utils.set_random_seed(train.seed)
     dataset, tok, data_cfg, source = _dataset(
-        data, tokenizer, data_config, train.batch_size, train.seed
+        data, tokenizer, data_config, train.batch_size, train.seed, model_config
     )
     _check_fit(model_config, tok, data_cfg)
     configuration = {
@@ -314,12 +319,21 @@ def _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker, 
                 *callbacks,
             ],
         )
-        if own_loop:
-            history = fit_distributed(
-                model, dataset, jit=train.jit, accumulate=train.accumulate, **fit_args
-            )
-        else:
-            history = model.fit(dataset, shuffle=False, **fit_args)
+        try:
+            if own_loop:
+                history = fit_distributed(
+                    model, dataset, jit=train.jit, accumulate=train.accumulate, **fit_args
+                )
+            else:
+                history = model.fit(dataset, shuffle=False, **fit_args)
+        except OSError as err:
+            if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise WriteError(
+                f"the disk filled while training into {str(out)!r}: {err}. The last complete "
+                f"checkpoint is kept in {str(out / BACKUP)!r}: make room and run the same "
+                "command again to resume"
+            ) from err
         seconds = time.perf_counter() - start
     finally:
         keras.config.set_dtype_policy(previous_policy)
@@ -359,11 +373,18 @@ def _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker, 
         "tensorflow": tf.__version__,
     }
     summary["final"] = {k: v[-1] for k, v in history_all.items() if v}
-    run.save_model(model)
-    run.write_text("config.json", model_config.to_json())
-    run.write_json("data_config.json", data_cfg.to_dict())
-    run.copy_tokenizer(tok)
-    run.write_json(SUMMARY, summary)
-    run.finish(steps=summary["steps"])
+    try:
+        run.save_model(model)
+        run.write_text("config.json", model_config.to_json())
+        run.write_json("data_config.json", data_cfg.to_dict())
+        run.copy_tokenizer(tok)
+        run.write_json(SUMMARY, summary)
+        run.finish(steps=summary["steps"])
+    except OSError as err:
+        raise WriteError(
+            f"could not write the outputs to {str(out)!r}: {err}. The final checkpoint is "
+            f"kept in {str(out / BACKUP)!r}: make room and run the same command again to "
+            "write them (it resumes there without training)"
+        ) from err
     shutil.rmtree(out / BACKUP, ignore_errors=True)  # last: until here a rerun can resume
     return summary

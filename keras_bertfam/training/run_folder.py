@@ -14,11 +14,11 @@ through. When the run starts it records the run's whole configuration in
   unless `overwrite=True`.
 
 A lock (`.bertfam.lock`, an advisory `flock` that the system releases when the
-process dies, even by SIGKILL) keeps a second process from writing the same
-folder. Outputs are written under a temporary name and moved into place
-(`os.replace`), so a crash or a full disk never leaves a truncated file under
-its final name. A run that fails before it wrote anything worth keeping leaves
-no folder behind.
+process dies, even by SIGKILL; the file is removed when the run ends) keeps a
+second process from writing the same folder. Outputs are written under a
+temporary name and moved into place (`os.replace`), so a crash or a full disk
+never leaves a truncated file under its final name. A run that fails before it
+wrote anything worth keeping leaves no folder behind.
 
 Example:
 
@@ -135,17 +135,26 @@ class RunFolder:
             import fcntl
         except ImportError:  # no advisory locks on this platform
             return
-        handle = open(self.path / LOCK_FILE, "a+")  # noqa: SIM115 (held until close)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
+        path = self.path / LOCK_FILE
+        while True:
+            handle = open(path, "a+")  # noqa: SIM115 (held until close)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                handle.close()
+                raise OutputExistsError(
+                    f"{str(self.path)!r} is being written by {holder}; wait for it to finish "
+                    "or choose another output folder"
+                ) from None
+            try:  # the holder before us may have removed the file while we waited for it
+                same = os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
             handle.close()
-            raise OutputExistsError(
-                f"{str(self.path)!r} is being written by {holder}; wait for it to finish or "
-                "choose another output folder"
-            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"process {os.getpid()}")
@@ -297,6 +306,7 @@ class RunFolder:
                     self.path.rmdir()
         finally:
             if self._lock is not None:
+                (self.path / LOCK_FILE).unlink(missing_ok=True)  # removed while still held
                 self._lock.close()
                 self._lock = None
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 import os
 
+from keras_bertfam.errors import InputError
+
 STRATEGIES = ("auto", "one", "mirrored", "multi-worker", "tpu")
 
 
@@ -27,7 +29,7 @@ def _workers_in_tf_config() -> int:
     try:
         config = json.loads(os.environ.get("TF_CONFIG", "{}"))
     except json.JSONDecodeError as err:
-        raise ValueError(f"TF_CONFIG is not valid JSON: {err}") from None
+        raise InputError(f"TF_CONFIG is not valid JSON: {err}") from None
     return len(config.get("cluster", {}).get("worker", []))
 
 
@@ -36,7 +38,7 @@ def get_strategy(name: str = "auto", tpu_address: str | None = None):
     import tensorflow as tf
 
     if name not in STRATEGIES:
-        raise ValueError(f"strategy={name!r} is not one of {list(STRATEGIES)}")
+        raise InputError(f"strategy={name!r} is not one of {list(STRATEGIES)}")
     # Multi-worker and TPU strategies must be created before TensorFlow runs any op,
     # so they are decided without touching the runtime.
     if name == "auto" and tpu_address:
@@ -45,7 +47,7 @@ def get_strategy(name: str = "auto", tpu_address: str | None = None):
         name = "multi-worker"
     if name == "multi-worker":
         if _workers_in_tf_config() < 1:
-            raise ValueError("strategy='multi-worker' needs TF_CONFIG with a cluster of workers")
+            raise InputError("strategy='multi-worker' needs TF_CONFIG with a cluster of workers")
         return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "tpu":
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu_address or "")
