@@ -150,6 +150,7 @@ def finetune(
     verbose: int = 1,
     header: str = "auto",
     overwrite: bool = False,
+    callbacks=(),
 ) -> dict:
     """Fine-tune `model` (a checkpoint path or an encoder `keras.Model`) on `train`.
 
@@ -173,6 +174,7 @@ def finetune(
         bucketing: length-bucketed batches (False: pad every batch to max length).
         jit: XLA-compile the step (each bucket shape compiles once).
         header: classification TSV header row: "auto", "yes" or "no".
+        callbacks: more Keras callbacks for `fit`.
 
     Returns:
         The summary written to `training_summary.json`, with the dev report.
@@ -227,6 +229,7 @@ def finetune(
                     max_sequence_length=max_sequence_length, pooling=pooling, dropout=dropout,
                     head_init=head_init, patience=patience, bucketing=bucketing, jit=jit,
                     seed=seed, verbose=verbose)  # fmt: skip
+    extra_callbacks = list(callbacks)
     configuration = {
         "model": str(source.resolve()) if source is not None else encoder.name,
         "task": task,
@@ -240,10 +243,12 @@ def finetune(
         if run.state == "complete":
             summary = json.loads((out / SUMMARY).read_text(encoding="utf-8"))
             return {**summary, "already_complete": True}
-        return _train_task(encoder, source, task, train_data, dev_data, tokenizer, run, settings)
+        return _train_task(encoder, source, task, train_data, dev_data, tokenizer, run, settings,
+                           extra_callbacks)  # fmt: skip
 
 
-def _train_task(encoder, source, task, train_data, dev_data, tokenizer, run, a) -> dict:
+def _train_task(encoder, source, task, train_data, dev_data, tokenizer, run, a,
+                extra_callbacks) -> dict:  # fmt: skip
     import keras
 
     from keras_bertfam.data.tasks import batches
@@ -278,7 +283,8 @@ def _train_task(encoder, source, task, train_data, dev_data, tokenizer, run, a) 
     )
     compile_pretrainer(task_model, optimizer, a["jit"])
     guard, epoch_times = DivergenceGuard(), EpochTimer()
-    callbacks = [guard, epoch_times, keras.callbacks.TensorBoard(str(run.path / "logs"))]
+    callbacks = [guard, epoch_times, keras.callbacks.TensorBoard(str(run.path / "logs")),
+                 *extra_callbacks]  # fmt: skip
     best = run.path / "model.partial.keras"
     if dev_data:
         callbacks += [
