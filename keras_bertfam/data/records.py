@@ -185,7 +185,9 @@ def _write(corpus, tok, out, config, masking, dupe_factor, seed, examples_per_sh
     from tqdm.auto import tqdm
 
     tok.copy_files(out / "tokenizer")
-    apply = masker(tok, config) if masking == "static" else None
+    # traced once (and once more for the last, smaller block): eagerly, the masking ops'
+    # loop over the positions costs far more than the ops themselves
+    apply = tf.function(masker(tok, config), reduce_retracing=True) if masking == "static" else None
     pad_id = tok.special_ids.get("pad", 0)
     counts = Counter()
     stats, skipped = CorpusStats(), Counter()
