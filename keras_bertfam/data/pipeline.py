@@ -38,6 +38,7 @@ import dataclasses
 import random
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -198,6 +199,7 @@ def iter_instances(
     """
     stats = stats if stats is not None else CorpusStats()
     skipped = skipped if skipped is not None else Counter()
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     tokenizer.require_special("cls", "sep", "mask")
     groups = document_groups(paths, config, stats)
     if workers > 1:
@@ -251,7 +253,7 @@ def unmasked_dataset(paths, tokenizer, config: DataConfig, seed: int = 0):
     import tensorflow as tf
 
     pad_id = tokenizer.special_ids.get("pad", 0)
-    paths = [str(p) for p in paths]
+    paths = [str(paths)] if isinstance(paths, (str, Path)) else [str(p) for p in paths]
     length = config.max_seq_length
 
     def generate():  # blocks of rows: the per-element cost stays in C++

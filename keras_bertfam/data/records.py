@@ -90,7 +90,9 @@ def _check_output(out: Path, overwrite: bool) -> None:
             "replaces a previous data set)"
         )
     if not overwrite:
-        raise OutputExistsError(f"{str(out)!r} already holds a data set (pass overwrite=True)")
+        raise OutputExistsError(
+            f"{str(out)!r} already holds a data set (pass overwrite=True, or --overwrite)"
+        )
     try:
         previous = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -100,7 +102,8 @@ def _check_output(out: Path, overwrite: bool) -> None:
             f"{str(out / MANIFEST)!r} is not a create_data manifest (format {FORMAT!r}): "
             f"{str(out)!r} is left as it is; choose a new or empty folder"
         )
-    ours = set(previous.get("shards") or []) | {MANIFEST, "tokenizer"}
+    shards = previous.get("shards")
+    ours = {MANIFEST, "tokenizer"} | {s for s in shards or [] if isinstance(s, str)}
     foreign = [name for name in entries if name not in ours]
     if foreign:
         raise OutputExistsError(
@@ -294,6 +297,8 @@ def load_data(
     """The `(x, y, sample_weight)` dataset of a folder written by `create_data`."""
     import tensorflow as tf
 
+    if batch_size < 1:
+        raise InputError(f"batch_size={batch_size} must be >= 1")
     folder = Path(folder)
     manifest, config, tokenizer_file = open_data(folder)
     files = [str(folder / s) for s in manifest["shards"]]

@@ -128,7 +128,13 @@ class Tokenizer:
         return [self.vocabulary[i] for i in ids]
 
     def token_to_id(self, token: str) -> int:
-        return self.vocabulary.index(token)
+        try:
+            return self.vocabulary.index(token)
+        except ValueError:
+            raise TokenizerError(
+                f"token {token!r} is not in the {self.kind} vocabulary from "
+                f"{[str(f) for f in self.files]}"
+            ) from None
 
 
 class WordPieceTokenizer(Tokenizer):

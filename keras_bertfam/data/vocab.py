@@ -50,6 +50,7 @@ def create_vocab(
         raise InputError(f"kind={kind!r} is not one of {list(KINDS)}")
     if size < 50:
         raise InputError(f"size={size} is too small for a vocabulary (>= 50)")
+    corpus = [corpus] if isinstance(corpus, (str, Path)) else list(corpus)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"output {str(out)!r} is a file, not a folder")
@@ -95,7 +96,7 @@ def vocabulary_size(kind: str, files) -> int:
 
 _STOPS = {
     "wordpiece": "the WordPiece learner keeps only words and pieces seen at least 10 times "
-    "in the corpus, and searches a count threshold that gives about the size asked for",
+    "in the corpus, and its search for a count threshold stops up to 5% under the size",
     "sentencepiece": "sentencepiece (hard_vocab_limit=False) stops when the corpus offers "
     "no more pieces",
     "bpe": "the byte-level BPE trainer stops when no pair of tokens occurs at least twice "
