@@ -24,6 +24,7 @@ setup(
         "ai-edge-litert>=1.2",
         "tokenizers>=0.19",
         "tqdm>=4.60",
+        "wrapt>=1.15",
         "matplotlib>=3.7",
     ],
     extras_require={

@@ -7,6 +7,8 @@ import math
 import keras
 from keras import ops
 
+from keras_bertfam.errors import InputError
+
 PACKAGE = "keras_bertfam"
 
 
@@ -42,7 +44,7 @@ def activation(name: str):
     try:
         return _ACTIVATIONS[name]
     except KeyError:
-        raise ValueError(f"activation={name!r} is not one of {sorted(_ACTIVATIONS)}") from None
+        raise InputError(f"activation={name!r} is not one of {sorted(_ACTIVATIONS)}") from None
 
 
 def large_negative(dtype) -> float:

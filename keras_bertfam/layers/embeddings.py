@@ -31,6 +31,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_bertfam.errors import InputError
 from keras_bertfam.layers import checks
 from keras_bertfam.layers.common import initializer, register
 
@@ -90,6 +91,11 @@ class EncoderEmbedding(keras.layers.Layer):
 
     Returns:
         [batch, seq, H] float.
+
+    A sequence longer than `max_sequence_length` raises `InputError` when its
+    length is known at trace time (always eagerly); when it is known only at
+    run time, a TensorFlow assertion fails, and under XLA (which drops
+    assertions) the rows past the table are NaN, like invalid ids.
     """
 
     def __init__(
@@ -144,20 +150,29 @@ class EncoderEmbedding(keras.layers.Layer):
 
     def call(self, token_embeddings, segment_ids=None, training=None):
         seq_len = token_embeddings.shape[1]
-        if seq_len is None:
-            seq_len = ops.shape(token_embeddings)[1]
-        seq_len = checks.check_length(
-            seq_len, self.max_sequence_length, "token_ids", "max_sequence_length"
-        )
-        positions = ops.slice(
-            self.position_embedding,
-            (self.position_offset, 0),
-            (seq_len, self.position_embedding.shape[-1]),
-        )
+        width = self.position_embedding.shape[-1]
+        if seq_len is not None:  # known when tracing: too long raises now
+            checks.check_length(
+                seq_len, self.max_sequence_length, "token_ids", "max_sequence_length"
+            )
+            positions = ops.slice(
+                self.position_embedding, (self.position_offset, 0), (seq_len, width)
+            )
+        else:  # known only at run time: an assertion, and NaN rows where XLA drops it
+            seq_len = checks.check_length(
+                ops.shape(token_embeddings)[1],
+                self.max_sequence_length,
+                "token_ids",
+                "max_sequence_length",
+            )
+            rows = self.position_embedding.shape[0]
+            index = ops.arange(seq_len) + self.position_offset
+            positions = ops.take(self.position_embedding, ops.minimum(index, rows - 1), axis=0)
+            positions = checks.poison_invalid(positions, index, rows)
         x = token_embeddings + ops.cast(positions, token_embeddings.dtype)[None]
         if self.segment_embedding is not None:
             if segment_ids is None:
-                raise ValueError(
+                raise InputError(
                     f"segment_ids is required: this embedding has num_segments={self.num_segments}"
                 )
             segment_ids = checks.check_ids(

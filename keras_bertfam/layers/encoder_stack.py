@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import keras
 
+from keras_bertfam.errors import InputError
 from keras_bertfam.layers.common import padding_to_attention_mask, register
 from keras_bertfam.layers.transformer import FeedForward, SelfAttention
 
@@ -112,17 +113,17 @@ class EncoderStack(keras.layers.Layer):
         sublayer indices, in the order the blocks run.
         """
         if isinstance(inner_group_size, bool) or not isinstance(inner_group_size, int):
-            raise ValueError(f"inner_group_size={inner_group_size!r} must be an integer >= 1")
+            raise InputError(f"inner_group_size={inner_group_size!r} must be an integer >= 1")
         if inner_group_size < 1:
-            raise ValueError(f"inner_group_size={inner_group_size!r} must be an integer >= 1")
+            raise InputError(f"inner_group_size={inner_group_size!r} must be an integer >= 1")
         if sharing not in SHARING_MODES:
-            raise ValueError(f"sharing={sharing!r} is not one of {list(SHARING_MODES)}")
+            raise InputError(f"sharing={sharing!r} is not one of {list(SHARING_MODES)}")
         if num_groups < 1 or num_layers % num_groups:
-            raise ValueError(
+            raise InputError(
                 f"num_layers={num_layers} is not a multiple of num_groups={num_groups}"
             )
         if sharing == "none" and num_groups != num_layers:
-            raise ValueError(
+            raise InputError(
                 f"sharing='none' needs num_groups == num_layers, got num_groups={num_groups} "
                 f"and num_layers={num_layers}"
             )

@@ -29,44 +29,65 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_bertfam.errors import InputError
 from keras_bertfam.layers import checks
 from keras_bertfam.layers.common import activation, initializer, register
 
 
 @register
 class Pooler(keras.layers.Layer):
-    """The [CLS] pooler: `tanh(Dense(sequence_output[:, 0]))`.
+    """The [CLS] pooler: `tanh(Dense(sequence_output[:, 0]))`, or the first token itself.
+
+    Args:
+        initializer_range: stddev of the Dense kernel's truncated-normal initializer.
+        use_dense: if False the layer has no weights and returns the first
+            token's hidden state (encoders whose checkpoint ships no pooler,
+            such as RoBERTa masked-LM checkpoints), so `pooled_output` exists
+            for every encoder.
 
     Call arguments:
         sequence_output: [batch, seq, H].
 
     Returns:
         [batch, H].
+
+    Example:
+
+    >>> import numpy as np
+    >>> x = np.random.rand(2, 5, 8).astype("float32")
+    >>> np.array_equal(Pooler(use_dense=False)(x), x[:, 0])
+    True
+    >>> tuple(Pooler()(x).shape), len(Pooler(use_dense=False).weights)
+    ((2, 8), 0)
     """
 
-    def __init__(self, initializer_range=0.02, **kwargs):
+    def __init__(self, initializer_range=0.02, use_dense=True, **kwargs):
         super().__init__(**kwargs)
         self.initializer_range = initializer_range
+        self.use_dense = use_dense
 
     def build(self, input_shape):
-        self.dense = keras.layers.Dense(
-            input_shape[-1],
-            activation="tanh",
-            kernel_initializer=initializer(self.initializer_range),
-            dtype=self.dtype_policy,
-            name="dense",
-        )
-        self.dense.build((input_shape[0], input_shape[-1]))
+        self.dense = None
+        if self.use_dense:
+            self.dense = keras.layers.Dense(
+                input_shape[-1],
+                activation="tanh",
+                kernel_initializer=initializer(self.initializer_range),
+                dtype=self.dtype_policy,
+                name="dense",
+            )
+            self.dense.build((input_shape[0], input_shape[-1]))
 
     def call(self, sequence_output):
-        return self.dense(sequence_output[:, 0, :])
+        first = sequence_output[:, 0, :]
+        return first if self.dense is None else self.dense(first)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[-1])
 
     def get_config(self):
         config = super().get_config()
-        config["initializer_range"] = self.initializer_range
+        config.update(initializer_range=self.initializer_range, use_dense=self.use_dense)
         return config
 
 
@@ -82,7 +103,9 @@ class MaskedLMHead(keras.layers.Layer):
 
     Call arguments:
         sequence_output: [batch, seq, H] float.
-        mask_positions: [batch, P] int positions in [0, seq).
+        mask_positions: [batch, P] int positions in [0, seq). Eagerly an
+            invalid position raises `InputError`; in a graph an assertion
+            fails; under XLA (no assertions) its row of the output is NaN.
 
     Returns:
         [batch, P, E]: feed to `TokenEmbedding(..., reverse=True)` and `MaskedLMBias`.
@@ -122,7 +145,8 @@ class MaskedLMHead(keras.layers.Layer):
             seq_len = ops.shape(sequence_output)[1]
         mask_positions = checks.check_ids(mask_positions, seq_len, "mask_positions", "seq_length")
         gathered = ops.take_along_axis(sequence_output, mask_positions[:, :, None], axis=1)
-        return self.layer_norm(self.dense(gathered))
+        # XLA clamps out-of-range positions: make their rows (and so their logits) NaN
+        return checks.poison_invalid(self.layer_norm(self.dense(gathered)), mask_positions, seq_len)
 
     def compute_output_shape(self, sequence_output_shape, mask_positions_shape):
         return (*mask_positions_shape, self.embedding_dim)
@@ -188,7 +212,7 @@ class SentenceHead(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         if init not in HEAD_INITS:
-            raise ValueError(f"init={init!r} is not one of {list(HEAD_INITS)}")
+            raise InputError(f"init={init!r} is not one of {list(HEAD_INITS)}")
         self.num_classes = num_classes
         self.dropout = dropout
         self.initializer_range = initializer_range

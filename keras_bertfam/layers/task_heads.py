@@ -24,6 +24,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_bertfam.errors import InputError
 from keras_bertfam.layers.common import large_negative, register
 
 POOLING_MODES = ("cls", "mean")
@@ -41,7 +42,7 @@ class SequencePooling(keras.layers.Layer):
     def __init__(self, mode="cls", **kwargs):
         super().__init__(**kwargs)
         if mode not in POOLING_MODES:
-            raise ValueError(f"pooling mode={mode!r} is not one of {list(POOLING_MODES)}")
+            raise InputError(f"pooling mode={mode!r} is not one of {list(POOLING_MODES)}")
         self.mode = mode
 
     def call(self, sequence_output, padding_mask=None):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_bertfam.errors import InputError
 from keras_bertfam.layers.common import (
     activation,
     attention_scale,
@@ -119,7 +120,7 @@ class SelfAttention(_Residual):
     def build_transform(self, input_shape):
         hidden = input_shape[-1]
         if hidden % self.num_heads:
-            raise ValueError(f"input width {hidden} is not divisible by num_heads={self.num_heads}")
+            raise InputError(f"input width {hidden} is not divisible by num_heads={self.num_heads}")
         self.head_dim = hidden // self.num_heads
         self.qkv = self._dense(3 * hidden, "qkv", input_shape)
         self.output_dense = self._dense(hidden, "output", (*input_shape[:-1], hidden))

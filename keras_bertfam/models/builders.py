@@ -1,7 +1,8 @@
 """Functional-API builders: an encoder, or an encoder with pretraining heads, from one config.
 
-Both return plain functional `keras.Model`s whose inputs and outputs carry the
-names of the design contract:
+Both return functional models (`keras_bertfam.models.model.BertfamModel`, a
+`keras.Model` that checks its inputs) whose inputs and outputs carry the names
+of the design contract:
 
 - inputs `token_ids`, `segment_ids`, `padding_mask` (int32 [batch, seq]), and for
   the pretrainer `mask_positions` (int32 [batch, P], any P);
@@ -11,7 +12,8 @@ names of the design contract:
 
 Layer names are stable (`token_embedding`, `embeddings`, `encoder`, `pooler`,
 `mlm_head`, `mlm_output_bias`, `nsp_head`/`sop_head`): checkpoint converters
-find weights by them.
+find weights by them. With `pooler=False` in the config the `pooler` layer has
+no weights and `pooled_output` is the first token's final hidden state.
 
 Example:
 
@@ -37,6 +39,7 @@ from keras_bertfam.layers import (
     masked_lm_logits,
 )
 from keras_bertfam.models.config import EncoderConfig
+from keras_bertfam.models.model import BertfamModel
 from keras_bertfam.models.presets import resolve_config
 
 ENCODER_INPUTS = ("token_ids", "segment_ids", "padding_mask")
@@ -80,7 +83,9 @@ def _encoder_graph(config: EncoderConfig, dtype=None):
         dtype=dtype,
         name="encoder",
     )(x, inputs["padding_mask"])
-    pooled_output = Pooler(config.initializer_range, dtype=dtype, name="pooler")(sequence_output)
+    pooled_output = Pooler(
+        config.initializer_range, use_dense=config.pooler, dtype=dtype, name="pooler"
+    )(sequence_output)
     outputs = {"sequence_output": sequence_output, "pooled_output": pooled_output}
     return inputs, outputs, token_embedding
 
@@ -96,12 +101,12 @@ def build_encoder(config_or_preset="bert_base", dtype=None, name=None, **overrid
         **overrides: `EncoderConfig` fields to change, e.g. `num_layers=4`.
 
     Returns:
-        A `keras.Model` from {token_ids, segment_ids, padding_mask} to
+        A `BertfamModel` from {token_ids, segment_ids, padding_mask} to
         {sequence_output, pooled_output}.
     """
     config = resolve_config(config_or_preset, **overrides)
     inputs, outputs, _ = _encoder_graph(config, dtype)
-    return keras.Model(inputs, outputs, name=name or _default_name(config_or_preset, "encoder"))
+    return BertfamModel(inputs, outputs, name=name or _default_name(config_or_preset, "encoder"))
 
 
 def build_pretrainer(config_or_preset="bert_base", dtype=None, name=None, **overrides):
@@ -111,7 +116,7 @@ def build_pretrainer(config_or_preset="bert_base", dtype=None, name=None, **over
     follows `config.sentence_objective` ("nsp", "sop" or none).
 
     Returns:
-        A `keras.Model` from {token_ids, segment_ids, padding_mask, mask_positions}
+        A `BertfamModel` from {token_ids, segment_ids, padding_mask, mask_positions}
         to {mlm_logits [batch, P, V]} plus nsp_logits or sop_logits [batch, 2].
     """
     config = resolve_config(config_or_preset, **overrides)
@@ -131,21 +136,33 @@ def build_pretrainer(config_or_preset="bert_base", dtype=None, name=None, **over
             dtype=dtype,
             name=f"{objective}_head",
         )(encoded["pooled_output"])
-    return keras.Model(inputs, outputs, name=name or _default_name(config_or_preset, "pretrainer"))
+    return BertfamModel(inputs, outputs, name=name or _default_name(config_or_preset, "pretrainer"))
 
 
 def encoder_of(model: keras.Model) -> keras.Model:
     """The encoder part of a pretrainer or task model (or the encoder itself), sharing weights.
 
-    Its outputs are `sequence_output` and, when the model has a pooler,
-    `pooled_output` (RoBERTa-style pretrainers have none).
+    Its outputs are `sequence_output` and `pooled_output`: the model's pooler,
+    or, for a model without one (a pretrainer without a sentence head), the
+    first token's final hidden state, as for an encoder built with `pooler=False`.
     """
     if set(model.output) >= {"sequence_output"} and set(model.input) == set(ENCODER_INPUTS):
         return model
-    outputs = {"sequence_output": model.get_layer("encoder").output}
+    encoder = model.get_layer("encoder")
+    outputs = {"sequence_output": encoder.output}
     if any(layer.name == "pooler" for layer in model.layers):
         outputs["pooled_output"] = model.get_layer("pooler").output
-    return keras.Model({k: model.input[k] for k in ENCODER_INPUTS}, outputs, name="encoder")
+    else:
+        pooler = Pooler(use_dense=False, dtype=encoder.dtype_policy, name="pooler")
+        outputs["pooled_output"] = pooler(encoder.output)
+    return BertfamModel({k: model.input[k] for k in ENCODER_INPUTS}, outputs, name="encoder")
+
+
+def has_pooler_dense(model: keras.Model) -> bool:
+    """Whether `model` has BERT's pooler Dense (not only the first-token `pooler`)."""
+    return any(
+        layer.name == "pooler" and getattr(layer, "use_dense", True) for layer in model.layers
+    )
 
 
 def _default_name(config_or_preset, suffix):

@@ -29,7 +29,12 @@ def _distinct_sublayers(config: EncoderConfig) -> tuple[int, int]:
 
 
 def parameter_breakdown(config: EncoderConfig) -> dict[str, int]:
-    """Parameters by component, in the order of the data flow."""
+    """Parameters by component, in the order of the data flow.
+
+    The pooler is counted only when the config has one (`pooler=True`); the
+    encoder total is then "total encoder (with pooler)", else "total encoder
+    (no pooler)".
+    """
     V, E, H, Im = (
         config.vocabulary_size,
         config.resolved_embedding_dim,
@@ -50,14 +55,17 @@ def parameter_breakdown(config: EncoderConfig) -> dict[str, int]:
             + n_feedforward * feedforward_params
             + (2 * H if config.norm_first else 0)
         ),
-        "pooler": H * H + H,
     }
-    rows["total encoder (with pooler)"] = sum(rows.values())
+    if config.pooler:
+        rows["pooler"] = H * H + H
+    encoder_total = sum(rows.values())
+    rows[f"total encoder ({'with' if config.pooler else 'no'} pooler)"] = encoder_total
     rows["MLM head (transform + LayerNorm + bias; decoder tied)"] = H * E + E + 2 * E + V
     rows["sentence head (NSP/SOP)"] = 2 * H + 2 if config.sentence_objective != "none" else 0
+    # a pretrainer without a sentence head does not use the pooler
     rows["total pretrainer"] = (
-        rows["total encoder (with pooler)"]
-        - rows["pooler"] * (config.sentence_objective == "none")
+        encoder_total
+        - rows.get("pooler", 0) * (config.sentence_objective == "none")
         + rows["MLM head (transform + LayerNorm + bias; decoder tied)"]
         + rows["sentence head (NSP/SOP)"]
     )
@@ -84,7 +92,7 @@ def training_flops_per_token(config: EncoderConfig, seq_length: int, predictions
         "attention (QKV, output, scores, context)": L * (4 * H * H + 2 * S * H),
         "feed-forward": L * 2 * H * Im,
         "MLM head (at masked positions)": (H * E + E * V) * predictions / S,
-        "pooler + sentence head": (H * H + 2 * H) / S,
+        "pooler + sentence head": (H * H * config.pooler + 2 * H) / S,
     }
     flops = {name: 3 * 2 * macs for name, macs in forward_macs.items()}
     flops["total"] = sum(flops.values())

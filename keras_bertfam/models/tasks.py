@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import keras
 
+from keras_bertfam.errors import InputError
 from keras_bertfam.layers import (
     FoldChoices,
     SentenceHead,
@@ -48,7 +49,13 @@ from keras_bertfam.layers import (
     SpanLogits,
     UnfoldChoices,
 )
-from keras_bertfam.models.builders import ENCODER_INPUTS, build_encoder, encoder_of
+from keras_bertfam.models.builders import (
+    ENCODER_INPUTS,
+    build_encoder,
+    encoder_of,
+    has_pooler_dense,
+)
+from keras_bertfam.models.model import BertfamModel
 
 TASKS = ("classification", "token_classification", "question_answering", "multiple_choice")
 POOLINGS = ("pooled", "cls", "mean")
@@ -75,32 +82,33 @@ def build_task_model(
         num_classes: classes (classification, token classification) or
             choices per example (multiple choice); unused for QA.
         pooling: "pooled", "cls" or "mean" for classification and multiple
-            choice; None means "pooled" if the encoder has a pooler, else "cls".
+            choice; None means "pooled" if the encoder has a pooler Dense, else
+            "cls" (for an encoder without one, "pooled" is the first token too).
         dropout: dropout before the head's Dense layer.
         head_init: "fan_in_uniform" or "truncated_normal" (with `initializer_range`);
             see the module docstring.
     """
     if task not in TASKS:
-        raise ValueError(f"task={task!r} is not one of {list(TASKS)}")
+        raise InputError(f"task={task!r} is not one of {list(TASKS)}")
     if task != "question_answering" and not (isinstance(num_classes, int) and num_classes >= 1):
-        raise ValueError(f"task={task!r} needs num_classes >= 1, got num_classes={num_classes!r}")
+        raise InputError(f"task={task!r} needs num_classes >= 1, got num_classes={num_classes!r}")
     if not isinstance(encoder, keras.Model):
         encoder = build_encoder(encoder, **overrides)
     elif overrides:
-        raise ValueError(f"config overrides {sorted(overrides)} need a config, not a built model")
+        raise InputError(f"config overrides {sorted(overrides)} need a config, not a built model")
     encoder = encoder_of(encoder)
     if pooling is None:
-        pooling = "pooled" if "pooled_output" in encoder.output else "cls"
+        pooling = "pooled" if has_pooler_dense(encoder) else "cls"
     if pooling not in POOLINGS:
-        raise ValueError(f"pooling={pooling!r} is not one of {list(POOLINGS)}")
+        raise InputError(f"pooling={pooling!r} is not one of {list(POOLINGS)}")
     if pooling == "pooled" and "pooled_output" not in encoder.output:
-        raise ValueError("pooling='pooled' needs an encoder with a pooler; use 'cls' or 'mean'")
+        raise InputError("pooling='pooled' needs an encoder with a pooler; use 'cls' or 'mean'")
     head = dict(dropout=dropout, initializer_range=initializer_range, init=head_init)
     pooled = task in ("classification", "multiple_choice") and pooling == "pooled"
     if not pooled and "pooled_output" in encoder.output:
         # the pooler would get no gradient (and cost a matmul): leave it out of the graph
         outputs = {"sequence_output": encoder.output["sequence_output"]}
-        encoder = keras.Model(encoder.input, outputs, name=encoder.name)
+        encoder = BertfamModel(encoder.input, outputs, name=encoder.name)
 
     if task == "multiple_choice":
         inputs = {
@@ -129,4 +137,4 @@ def build_task_model(
         scores = SentenceHead(2, name="span_classifier", **head)(sequence)
         start, end = SpanLogits(name="span_logits")(scores, inputs["padding_mask"])
         outputs = {"start_logits": start, "end_logits": end}
-    return keras.Model(inputs, outputs, name=name or task)
+    return BertfamModel(inputs, outputs, name=name or task)
