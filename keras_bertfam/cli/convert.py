@@ -12,7 +12,10 @@ def add_parser(commands):
         description="Reads a Hugging Face folder (config.json + model.safetensors or a sharded "
         "index) of BERT/ALBERT/RoBERTa, or a Google TF1 checkpoint (bert_config.json / "
         "albert_config.json + *.ckpt), checks that every weight finds its place, and writes "
-        "model.keras, config.json and tokenizer/ to --out. PyTorch pickles are refused.",
+        "model.keras, config.json, import_report.json and tokenizer/ to --out. Optional parts "
+        "follow the checkpoint: no pooler in the file builds the encoder without one; MLM or "
+        "sentence heads the file lacks are initialized fresh (--task pretraining); the report "
+        "lists them. PyTorch pickles are refused.",
     )
     parser.add_argument("path", help="checkpoint folder (or .safetensors file / TF1 prefix)")
     parser.add_argument("--out", required=True, help="output folder")
@@ -44,4 +47,14 @@ def run(args) -> int:
         f"converted {summary['source']} ({summary['parameters']:,} parameters, "
         f"tokenizer: {summary['tokenizer'] or 'none found'}) -> {summary['out']}/model.keras"
     )
+    report = summary["report"]
+    parts = [
+        f"{what}: {', '.join(report[key]) if report[key] else 'none'}"
+        for what, key in (
+            ("initialized fresh", "initialized_fresh"),
+            ("absent", "absent"),
+            ("dropped", "dropped"),
+        )
+    ]
+    print(f"import report -> {summary['out']}/import_report.json ({'; '.join(parts)})")
     return 0

@@ -3,8 +3,25 @@
 Every tensor of the file must find its place (or be a known non-weight such as
 `position_ids` or an optimizer slot) and every weight of the model must be
 filled, with shapes checked; anything left over, missing or misshapen is a
-`CheckpointError` that lists the names. Head weights of a pretraining
-checkpoint are dropped, by name, when only the encoder is asked for.
+`CheckpointError` that lists the names.
+
+Optional parts follow the checkpoint, by one rule:
+
+- the pooler: a file without one (`RobertaForMaskedLM`, most MLM checkpoints)
+  builds the encoder with `pooler=False` (`pooled_output` is then the first
+  token's final hidden state); reported as "absent";
+- the heads, for `task="pretraining"`: an MLM head or sentence head the file
+  lacks is initialized fresh (reported, with a warning in the log); the
+  sentence objective stays the family's (BERT nsp, ALBERT sop, RoBERTa none)
+  or the one given as an override, whatever heads the file has;
+- for `task="encoder"`, head tensors are dropped (reported as "dropped"), as is
+  a sentence head the chosen objective has no place for.
+
+`from_pretrained(..., return_report=True)` returns the report with the model:
+`{"source", "format", "task", "objective", "pooler", "initialized_fresh",
+"absent", "dropped"}`; `convert_checkpoint` writes it to `import_report.json`.
+The same lines go to the `keras_bertfam` logger (a warning for freshly
+initialized weights, info for the rest).
 
 Query, key and value kernels go into thirds of the fused `qkv` kernel; the
 MLM decoder of the file must equal its token table (the decoder is tied here).
@@ -29,6 +46,7 @@ keras_bertfam.convert.checkpoint.CheckpointError: no checkpoint in ...
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -36,16 +54,34 @@ import numpy as np
 
 from keras_bertfam.convert.checkpoint import Checkpoint, CheckpointError, read_checkpoint
 from keras_bertfam.convert.names import IGNORED, map_name
-from keras_bertfam.errors import OutputExistsError
+from keras_bertfam.errors import InputError, OutputExistsError
 
 TASKS = ("encoder", "pretraining")
 HEAD_LAYERS = ("mlm_head/", "mlm_output_bias/", "nsp_head/", "sop_head/")
+REPORT_FILE = "import_report.json"
+logger = logging.getLogger("keras_bertfam")
+
+# The optional parts of a model: name -> the layers (weight path prefixes) it is made of.
+# A part is loaded, initialized fresh, dropped or absent as a whole.
+OPTIONAL_PARTS = {
+    "pooler": ("pooler",),
+    "mlm": ("mlm_head", "mlm_output_bias"),
+    "nsp": ("nsp_head",),
+    "sop": ("sop_head",),
+}
 
 
-def assemble_weights(checkpoint: Checkpoint) -> dict[str, np.ndarray]:
-    """The checkpoint's tensors under our weight paths (QKV fused, tied decoder checked)."""
+def assemble_weights(checkpoint: Checkpoint, sentence_head: str | None = None) -> dict:
+    """The checkpoint's tensors under our weight paths (QKV fused, tied decoder checked).
+
+    Args:
+        sentence_head: "nsp" or "sop": the head that Google's shared
+            `cls/seq_relationship` name fills (default: the family's).
+    """
     config = checkpoint.config
-    head = config.sentence_objective if config.sentence_objective != "none" else "nsp"
+    head = sentence_head or (
+        config.sentence_objective if config.sentence_objective != "none" else "nsp"
+    )
     weights, parts, unknown = {}, {}, []
     for name, array in checkpoint.tensors.items():
         target = map_name(checkpoint.source, name, config.inner_group_size, head)
@@ -88,6 +124,10 @@ def sentence_objective_of(weights: dict, config) -> str:
     return "none"
 
 
+def _has_layer(paths, layer: str) -> bool:
+    return any(p.startswith(f"{layer}/") for p in paths)
+
+
 def load_into(model, weights: dict, allow_missing=(), drop=()) -> list[str]:
     """Assign `weights` (path -> array) to `model`'s variables, strictly.
 
@@ -123,7 +163,14 @@ def load_into(model, weights: dict, allow_missing=(), drop=()) -> list[str]:
     return missing
 
 
-def from_pretrained(path, task: str = "encoder", allow_missing=(), dtype=None, **overrides):
+def from_pretrained(
+    path,
+    task: str = "encoder",
+    allow_missing=(),
+    dtype=None,
+    return_report: bool = False,
+    **overrides,
+):
     """A keras_bertfam model with the weights of the checkpoint in `path`.
 
     Args:
@@ -132,79 +179,150 @@ def from_pretrained(path, task: str = "encoder", allow_missing=(), dtype=None, *
             albert_config.json + *.ckpt.*) or prefix, or a keras_bertfam
             folder holding `model.keras`.
         task: "encoder" ({sequence_output, pooled_output}) or "pretraining"
-            (the MLM head and the checkpoint's NSP/SOP head, if it has one).
+            (the MLM head and the sentence head of the objective; heads the
+            checkpoint lacks are initialized fresh and reported).
         allow_missing: model weight path prefixes that may stay freshly
-            initialized, e.g. `("pooler/",)` for roberta-base, which ships no
-            pooler. Everything else missing is an error.
+            initialized besides the optional parts (see the module
+            docstring), e.g. `("encoder/attention_0/",)`. Everything else
+            missing is an error.
         dtype: a Keras dtype policy for the layers (e.g. "mixed_bfloat16").
+        return_report: also return the import report (a dict: what was
+            initialized fresh, absent or dropped).
         **overrides: `EncoderConfig` fields to change, e.g. `dropout=0.0` or
             `activation="gelu"` (Google's TF1 code uses the tanh GELU, which is
-            what "gelu" in their config files maps to).
+            what "gelu" in their config files maps to). `pooler=True` on a
+            checkpoint without one initializes a pooler fresh;
+            `sentence_objective` chooses the pretrainer's sentence head.
 
     Returns:
-        A functional `keras.Model`; its config is at `model.bertfam_config`.
+        A `BertfamModel` (its config at `model.bertfam_config`), or
+        `(model, report)` with `return_report=True`.
     """
     from keras_bertfam.models.builders import build_encoder, build_pretrainer
 
     if task not in TASKS:
-        raise ValueError(f"task={task!r} is not one of {list(TASKS)}")
+        raise InputError(f"task={task!r} is not one of {list(TASKS)}")
     folder = Path(path)
     if (folder / "model.keras").is_file():
-        return _load_own(folder, task, overrides)
+        model, report = _load_own(folder, task, overrides)
+        return (model, report) if return_report else model
     checkpoint = read_checkpoint(path)
-    weights = assemble_weights(checkpoint)
-    config = checkpoint.config.replace(
-        sentence_objective=sentence_objective_of(weights, checkpoint.config)
-    )
-    config = config.replace(**overrides)
+    family = checkpoint.config
+    config = family.replace(**overrides)
+    heads = [o for o in (config.sentence_objective, family.sentence_objective) if o != "none"]
+    weights = assemble_weights(checkpoint, sentence_head=(heads or ["nsp"])[0])
+    if "pooler" not in overrides:
+        config = config.replace(pooler=_has_layer(weights, "pooler"))
     name = re.sub(r"\W", "_", checkpoint.folder.name) or "checkpoint"
     if task == "encoder":
         model = build_encoder(config, dtype=dtype, name=name)
-        load_into(model, weights, allow_missing, drop=HEAD_LAYERS)
     else:
         model = build_pretrainer(config, dtype=dtype, name=name)
-        load_into(model, weights, allow_missing, drop=("pooler/",))
+    model_paths = [variable.path for variable in model.weights]
+    report = {
+        "source": str(path),
+        "format": checkpoint.source,
+        "task": task,
+        "objective": config.sentence_objective,
+        "pooler": config.pooler,
+        "initialized_fresh": [],
+        "absent": [],
+        "dropped": [],
+    }
+    fresh_prefixes, drop_prefixes = [], []
+    for part, layers in OPTIONAL_PARTS.items():
+        in_file = [layer for layer in layers if _has_layer(weights, layer)]
+        in_model = [layer for layer in layers if _has_layer(model_paths, layer)]
+        if in_file and not in_model:
+            report["dropped"] += in_file
+            drop_prefixes += [f"{layer}/" for layer in in_file]
+        elif in_model and not in_file:
+            report["initialized_fresh"] += in_model
+            fresh_prefixes += [f"{layer}/" for layer in in_model]
+        elif part == "pooler" and not in_file and not config.pooler:
+            report["absent"].append("pooler")
+    left = load_into(model, weights, (*allow_missing, *fresh_prefixes), drop=tuple(drop_prefixes))
+    report["initialized_fresh"] += [p for p in left if not p.startswith(tuple(fresh_prefixes))]
+    _log_report(report)
     model.bertfam_config = config
-    return model
+    return (model, report) if return_report else model
+
+
+def _log_report(report: dict) -> None:
+    where = f"{report['source']} ({report['format']}, task={report['task']})"
+    if report["initialized_fresh"]:
+        logger.warning(
+            "%s: initialized fresh, not in the checkpoint: %s",
+            where,
+            ", ".join(report["initialized_fresh"]),
+        )
+    if report["absent"]:
+        logger.info(
+            "%s: built without what the checkpoint lacks: %s", where, ", ".join(report["absent"])
+        )
+    if report["dropped"]:
+        logger.info("%s: checkpoint parts not used: %s", where, ", ".join(report["dropped"]))
 
 
 def _load_own(folder: Path, task: str, overrides: dict):
-    import keras
-
     from keras_bertfam.models.builders import encoder_of
     from keras_bertfam.models.config import EncoderConfig
+    from keras_bertfam.models.saving import load_model
 
     if overrides:
-        raise ValueError(
+        raise InputError(
             f"config overrides {sorted(overrides)} cannot change a saved model.keras; "
             "build a new model and load its weights instead"
         )
-    model = keras.saving.load_model(folder / "model.keras")
+    model = load_model(folder)
+    layers = [layer.name for layer in model.layers]
+    dropped = []
     if task == "encoder":
         model = encoder_of(model)
+        kept = {layer.name for layer in model.layers}
+        dropped = [name for name in layers if name not in kept]
+    config = None
     if (folder / "config.json").is_file():
-        model.bertfam_config = EncoderConfig.from_json_file(folder / "config.json")
-    return model
+        config = EncoderConfig.from_json_file(folder / "config.json")
+        model.bertfam_config = config
+    report = {
+        "source": str(folder),
+        "format": "keras_bertfam",
+        "task": task,
+        "objective": config.sentence_objective if config else None,
+        "pooler": config.pooler if config else "pooler" in layers,
+        "initialized_fresh": [],
+        "absent": [],
+        "dropped": dropped,
+    }
+    return model, report
 
 
 def convert_checkpoint(path, out, task: str = "pretraining", allow_missing=(), overwrite=False,
                        **overrides) -> dict:  # fmt: skip
-    """Import `path` and write `out/model.keras`, `out/config.json` and `out/tokenizer/`.
+    """Import `path` and write `out/model.keras`, `out/config.json`, `out/import_report.json`
+    and `out/tokenizer/`.
 
     The folder then loads with `from_pretrained(out)` and fine-tunes with
-    `bertfam finetune --model out`. Returns a summary (source, task, parameters).
+    `bertfam finetune --model out`. Returns a summary (source, task, parameters,
+    tokenizer, out, and the import `report`).
     """
+    import json
+
     from keras_bertfam.data.tokenizers import find_tokenizer
 
     out = Path(out)
     if (out / "model.keras").exists() and not overwrite:
         raise OutputExistsError(f"{str(out / 'model.keras')!r} exists; pass overwrite=True")
-    model = from_pretrained(path, task=task, allow_missing=allow_missing, **overrides)
+    model, report = from_pretrained(
+        path, task=task, allow_missing=allow_missing, return_report=True, **overrides
+    )
     # read before anything is written: a corrupt tokenizer file fails the convert
     tokenizer = find_tokenizer(Path(path) if Path(path).is_dir() else Path(path).parent)
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.keras")
     (out / "config.json").write_text(model.bertfam_config.to_json())
+    (out / REPORT_FILE).write_text(json.dumps(report, indent=2))
     if tokenizer is not None:
         tokenizer.copy_files(out / "tokenizer")
     return {
@@ -213,4 +331,5 @@ def convert_checkpoint(path, out, task: str = "pretraining", allow_missing=(), o
         "parameters": int(model.count_params()),
         "tokenizer": tokenizer.kind if tokenizer is not None else None,
         "out": str(out),
+        "report": report,
     }
