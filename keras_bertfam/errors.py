@@ -23,6 +23,8 @@ Example:
 
 from __future__ import annotations
 
+import errno
+
 EXIT_USER_ERROR = 2
 EXIT_DIVERGED = 3
 
@@ -53,3 +55,11 @@ class TrainingDiverged(BertfamError, RuntimeError):
     """Training stopped because the loss became NaN or infinite; the last good state is kept."""
 
     exit_code = EXIT_DIVERGED
+
+
+def disk_full(err: BaseException) -> bool:
+    """Whether `err` reports a full disk or quota (an `OSError`, or TensorFlow's and
+    h5py's file errors, which carry the system's message)."""
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return any(text in str(err) for text in ("No space left on device", "Disk quota exceeded"))

@@ -19,3 +19,17 @@ def test_quickstart_runs_and_prints_published_counts():
     assert "albert_base: 11,683,584 parameters" in proc.stdout
     assert "sop_logits: (2, 2)" in proc.stdout
     assert "pooled_output: (2, 128)" in proc.stdout
+
+
+def test_demo_ends_with_both_exports_and_runs_twice(tmp_path):
+    """`make demo`'s script with few steps, run twice in one folder: both exits each time."""
+    command = [sys.executable, str(ROOT / "examples" / "pretrain_demo.py"), "--steps", "20",
+               "--out", str(tmp_path / "runs" / "albert_demo")]  # fmt: skip
+    for run in (1, 2):
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        saved_model = tmp_path / "saved_models" / "albert_demo" / str(run)
+        assert (saved_model / "saved_model.pb").is_file()
+        assert f"SavedModel: saved_models/albert_demo/{run}" in proc.stdout
+        tflite = tmp_path / "saved_models" / "albert_demo" / "albert_demo-text-dynamic_int8.tflite"
+        assert tflite.is_file() and "TFLite: saved_models/albert_demo/" in proc.stdout

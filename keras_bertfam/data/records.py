@@ -45,7 +45,13 @@ from keras_bertfam.data.pipeline import (
     to_fit_format,
 )
 from keras_bertfam.data.tokenizers import Tokenizer, load_tokenizer
-from keras_bertfam.errors import InputError, MissingInputError, OutputExistsError
+from keras_bertfam.errors import (
+    InputError,
+    MissingInputError,
+    OutputExistsError,
+    WriteError,
+    disk_full,
+)
 
 MANIFEST = "manifest.json"
 FORMAT = "keras_bertfam-pretraining-data/1"
@@ -176,8 +182,13 @@ def create_data(
         manifest = _write(corpus, tok, work, config, masking, dupe_factor, seed,
                           examples_per_shard, progress, workers)  # fmt: skip
         _swap_into_place(work, target)
-    except BaseException:
+    except BaseException as err:
         shutil.rmtree(work, ignore_errors=True)
+        if isinstance(err, Exception) and disk_full(err):
+            raise WriteError(
+                f"the disk filled while writing the data set for {str(out)!r}: {err}. "
+                "Nothing was replaced: make room and run the command again"
+            ) from err
         raise
     return manifest
 

@@ -50,7 +50,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import errno
 import hashlib
 import json
 import shutil
@@ -62,7 +61,7 @@ import keras
 from keras_bertfam.data.pipeline import DataConfig, iter_instances, pretraining_dataset
 from keras_bertfam.data.records import MANIFEST, load_data, open_data
 from keras_bertfam.data.tokenizers import load_tokenizer
-from keras_bertfam.errors import InputError, TrainingDiverged, WriteError
+from keras_bertfam.errors import InputError, TrainingDiverged, WriteError, disk_full
 from keras_bertfam.models.builders import build_pretrainer
 from keras_bertfam.models.config import EncoderConfig
 from keras_bertfam.training.callbacks import Checkpoint, Throughput
@@ -326,8 +325,8 @@ def _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker, 
                 )
             else:
                 history = model.fit(dataset, shuffle=False, **fit_args)
-        except OSError as err:
-            if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+        except Exception as err:
+            if not disk_full(err):
                 raise
             raise WriteError(
                 f"the disk filled while training into {str(out)!r}: {err}. The last complete "

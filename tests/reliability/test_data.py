@@ -391,6 +391,39 @@ def test_a_failed_overwrite_leaves_the_old_data_set_as_it_was(tmp_path, small_co
         )  # no temporary folder left beside it
 
 
+def test_a_disk_that_fills_is_a_message_and_replaces_nothing(tmp_path, small_disk, capsys,
+                                                             monkeypatch):  # fmt: skip
+    """A real full disk (a small tmpfs) where the test may mount one; otherwise the
+    shard writes fail as a full disk makes them fail."""
+    if small_disk is not None:
+        out = small_disk / "data"
+        with open(small_disk / "ballast", "wb") as ballast:  # leave about 64 KB free
+            ballast.write(b"\0" * (48 * 2**20 - 2**16))
+    else:
+        import tensorflow as tf
+
+        (tmp_path / "plain").mkdir()
+        out = tmp_path / "plain" / "data"
+
+        class FullDisk:
+            def __init__(self, path):
+                self.path = path
+
+            def write(self, record):
+                raise tf.errors.ResourceExhaustedError(
+                    None, None, f"{self.path}; No space left on device"
+                )
+
+            def close(self):
+                pass
+
+        monkeypatch.setattr(tf.io, "TFRecordWriter", FullDisk)
+    assert _create_data([CORPUS], out) == 2
+    err = capsys.readouterr().err
+    assert "the disk filled while writing the data set" in err and "Traceback" not in err
+    assert not out.exists() and [p.name for p in out.parent.iterdir()] in (["ballast"], [])
+
+
 def test_a_failing_final_rename_puts_the_old_data_set_back(tmp_path, small_corpus, monkeypatch):
     out = tmp_path / "data"
     assert _create_data([small_corpus], out) == 0

@@ -244,18 +244,6 @@ class FillDiskAtTheEnd(keras.callbacks.Callback):
                     pass
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 48 MB tmpfs when this process may mount one (root), else None."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(disk)],
-                             capture_output=True).returncode == 0  # fmt: skip
-    yield disk if mounted else None
-    if mounted:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
-
-
 def test_a_full_disk_leaves_a_run_that_resumes(tmp_path, corpus, small_disk, monkeypatch):
     if small_disk is not None:
         out = small_disk / "run"
