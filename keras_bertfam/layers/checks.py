@@ -156,6 +156,19 @@ def _facts(value):
     return keras.backend.standardize_dtype(array.dtype), array.shape
 
 
+def _cross_replica_graph() -> bool:
+    """A graph traced in the cross-replica context of a tf.distribute strategy.
+
+    Keras traces a distributed model once there, on the replicas' batches
+    averaged (so integer ids arrive as float64); real steps run per replica.
+    """
+    if not _in_tf_graph():
+        return False
+    import tensorflow as tf
+
+    return tf.distribute.has_strategy() and tf.distribute.in_cross_replica_context()
+
+
 def expected_shape(name: str, shape) -> str:
     """The shape a model input expects, in words: `[batch, seq]`, `[batch, P]`, ..."""
     if name == "mask_positions" and len(shape) == 2:
@@ -187,12 +200,13 @@ def check_model_inputs(inputs, specs) -> dict:
     else:
         return {}
     shapes = {}
+    check_dtypes = not _cross_replica_graph()
     for name, shape, dtype in specs:
         if name not in given:
             continue
         value_dtype, value_shape = _facts(given[name])
         integer = "int" in value_dtype or (value_dtype == "bool" and name == "padding_mask")
-        if "int" in keras.backend.standardize_dtype(dtype) and not integer:
+        if check_dtypes and "int" in keras.backend.standardize_dtype(dtype) and not integer:
             raise InputError(
                 f"{name} has dtype {value_dtype}: it must hold integers (int32 or int64); "
                 "float ids and positions would be truncated silently (99.9 -> 99)."

@@ -78,7 +78,7 @@ class SpanLogits(keras.layers.Layer):
 
 @register
 class FoldChoices(keras.layers.Layer):
-    """[batch, C, seq] -> [batch * C, seq]."""
+    """[batch, C, seq] -> [batch * C, seq], keeping the dtype of the ids."""
 
     def call(self, x):
         return ops.reshape(x, (-1, ops.shape(x)[-1]))
@@ -86,6 +86,10 @@ class FoldChoices(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         batch = None if input_shape[0] is None else input_shape[0] * input_shape[1]
         return (batch, input_shape[-1])
+
+    def compute_output_spec(self, x):
+        # the ids keep their integer dtype (not the layer's compute dtype)
+        return keras.KerasTensor(self.compute_output_shape(x.shape), dtype=x.dtype)
 
 
 @register

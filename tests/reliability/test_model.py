@@ -174,6 +174,8 @@ def test_saved_models_load_in_a_fresh_process_in_any_import_order(saved_models):
         encoder = bf.from_pretrained(ROOT + "/run")
         assert sorted(encoder.output) == ["pooled_output", "sequence_output"]
         assert encoder.bertfam_config.num_layers == 1
+        from keras_bertfam.cli import main  # `bertfam convert` of a pretrain output
+        assert main(["convert", ROOT + "/run", "--out", ROOT + "/converted"]) == 0
     """.replace("ROOT", repr(root))
     # Keras first imported inside a module of keras_bertfam, or by TensorFlow
     layers_first = """
@@ -208,7 +210,25 @@ def test_saved_models_load_in_a_fresh_process_in_any_import_order(saved_models):
     )
     for out in outputs:
         # the pretrainer comes back compiled with its optimizer (and schedule)
-        assert out.split() == ["BertfamModel", "True"] + ["BertfamModel", "False"] * 2, out
+        loaded = out.splitlines()[-3:]
+        assert loaded == ["BertfamModel True", "BertfamModel False", "BertfamModel False"], out
+
+
+def test_every_registered_class_has_a_registry_entry():
+    """Each `@register` class of the package is listed (with its module) in KERAS_OBJECTS,
+    which `import keras_bertfam` registers when Keras is imported."""
+    import ast
+
+    found = {}
+    for file in sorted((REPO / "keras_bertfam").rglob("*.py")):
+        module = ".".join(file.relative_to(REPO).with_suffix("").parts)
+        for node in ast.walk(ast.parse(file.read_text())):
+            if isinstance(node, ast.ClassDef):
+                names = [ast.unparse(d) for d in node.decorator_list]
+                if any(n == "register" or "register_keras_serializable" in n for n in names):
+                    found[node.name] = module
+    assert "TokenEmbedding" in found and "WarmupPolynomialDecay" in found
+    assert found == bf.KERAS_OBJECTS
 
 
 def test_load_model_errors_name_the_path(saved_models, tmp_path):
@@ -509,3 +529,17 @@ def test_model_class_round_trips_and_old_functional_files_load(tmp_path):
     loaded = bf.load_model(tmp_path / "old.keras")
     batch = _batch()
     np.testing.assert_allclose(loaded(batch)["mlm_logits"], model(batch)["mlm_logits"], atol=1e-6)
+
+
+def test_info_counts_the_pooler_only_when_present():
+    from keras_bertfam.models.info import parameter_breakdown
+
+    cfg = bf.get_preset("bert_tiny", num_layers=1, vocabulary_size=50, pooler=False)
+    rows = parameter_breakdown(cfg)
+    assert "pooler" not in rows
+    assert bf.build_encoder(cfg).count_params() == rows["total encoder (no pooler)"]
+    assert bf.build_pretrainer(cfg).count_params() == rows["total pretrainer"]
+    with_pooler = parameter_breakdown(cfg.replace(pooler=True))
+    assert with_pooler["total encoder (with pooler)"] - rows["total encoder (no pooler)"] == (
+        128 * 128 + 128
+    )
