@@ -57,7 +57,6 @@ from keras_bertfam.convert.names import IGNORED, map_name
 from keras_bertfam.errors import InputError, OutputExistsError
 
 TASKS = ("encoder", "pretraining")
-HEAD_LAYERS = ("mlm_head/", "mlm_output_bias/", "nsp_head/", "sop_head/")
 REPORT_FILE = "import_report.json"
 logger = logging.getLogger("keras_bertfam")
 
@@ -114,14 +113,6 @@ def assemble_weights(checkpoint: Checkpoint, sentence_head: str | None = None) -
             raise CheckpointError(f"{path!r} needs query, key and value; found only {names}")
         weights[path] = (path, np.concatenate([thirds[k][1] for k in range(3)], axis=-1))
     return {path: array for path, (_, array) in weights.items()}
-
-
-def sentence_objective_of(weights: dict, config) -> str:
-    """The sentence head present in the weights ("nsp", "sop" or "none")."""
-    for objective in ("nsp", "sop"):
-        if f"{objective}_head/dense/kernel" in weights:
-            return config.sentence_objective if config.sentence_objective != "none" else objective
-    return "none"
 
 
 def _has_layer(paths, layer: str) -> bool:
@@ -275,7 +266,8 @@ def _load_own(folder: Path, task: str, overrides: dict):
             "build a new model and load its weights instead"
         )
     model = load_model(folder)
-    layers = [layer.name for layer in model.layers]
+    inputs = {t.name for t in model.inputs}
+    layers = [layer.name for layer in model.layers if layer.name not in inputs]
     dropped = []
     if task == "encoder":
         model = encoder_of(model)
