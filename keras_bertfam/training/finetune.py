@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_bertfam.errors import InputError, MissingInputError, TrainingDiverged
+from keras_bertfam.models.saving import load_model
 from keras_bertfam.training.callbacks import DivergenceGuard, EpochTimer
 from keras_bertfam.training.run_folder import RunFolder
 from keras_bertfam.validate import require_choice, require_int, require_number
@@ -308,7 +309,7 @@ def _train_task(encoder, source, task, train_data, dev_data, tokenizer, run, a,
         )
     if not dev_data or not best.is_file():
         task_model.save(best)
-    task_model = keras.saving.load_model(best)
+    task_model = load_model(best)
     os.replace(best, run.path / "model.keras")
     task_info = {"task": task, "labels": labels, "max_sequence_length": a["max_sequence_length"],
                  "num_choices": num_classes if task == "multiple_choice" else None,
@@ -410,7 +411,6 @@ def _flat_sequences(token_ids):
 
 def load_finetuned(folder):
     """(task model, task info, tokenizer) of a folder written by `finetune`."""
-    import keras
 
     from keras_bertfam.data.tokenizers import load_tokenizer
 
@@ -420,7 +420,7 @@ def load_finetuned(folder):
             raise MissingInputError(f"{str(folder / name)!r} is missing: not a finetune output")
     info = json.loads((folder / TASK_FILE).read_text())
     return (
-        keras.saving.load_model(folder / "model.keras"),
+        load_model(folder / "model.keras"),
         info,
         load_tokenizer(folder / "tokenizer"),
     )
