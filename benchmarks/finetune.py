@@ -25,8 +25,8 @@ The data ships with the package (`keras_bertfam.resources.FORTUNES_TRAIN`, a cop
 `../shared/data/fortunes-topics-train.tsv`); pass `--train` for another file.
 
     bertfam bench finetune [--quick]
-    python -m keras_bertfam.bench.finetune            # full: 2 rounds x 2 x 6 steps
-    python -m keras_bertfam.bench.finetune --quick --train path/to/train.tsv
+    python -m benchmarks.finetune            # full: 2 rounds x 2 x 6 steps
+    python -m benchmarks.finetune --quick --train path/to/train.tsv
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import sys
 import time
 from pathlib import Path
 
-from keras_bertfam.bench.common import (
+from benchmarks.timing import (
     TIMING,
     OtherLoad,
     add_timing_arguments,
@@ -54,7 +54,7 @@ from keras_bertfam.bench.common import (
 )
 from keras_bertfam.resources import FORTUNES_TRAIN
 
-MODULE = "keras_bertfam.bench.finetune"
+MODULE = "benchmarks.finetune"
 TRAIN = FORTUNES_TRAIN
 SYSTEMS = ("bertfam_bucketed", "bertfam_pad128", "keras_hub_pad128")
 PEER = "keras_hub_pad128"

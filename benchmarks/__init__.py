@@ -1,6 +1,6 @@
 """Benchmarks against the peers, side by side in one run: `bertfam bench`.
 
-Suites, run in this order (each also runs alone: `python -m keras_bertfam.bench.<suite>`):
+Suites, run in this order (each also runs alone: `python -m benchmarks.<suite>`):
 
 - `core`: a pretraining step and an inference pass, keras_bertfam vs keras-hub (and
   tf-models-official when installed) and vs the whole `bertfam pretrain` recipe; each
@@ -29,7 +29,7 @@ import importlib
 import time
 from pathlib import Path
 
-from keras_bertfam.bench.common import bar_chart, machine, mode_name, write_json
+from benchmarks.timing import bar_chart, machine, mode_name, write_json
 
 SUITES = ("core", "albert", "data", "finetune")
 
@@ -66,7 +66,7 @@ def run_suite(names, quick: bool, out_dir, overrides: dict | None = None) -> dic
             if ours:
                 kwargs.setdefault("train_tokens_per_s", ours["train_tokens_per_s"])
         print(f"\n== {name} ==", flush=True)
-        module = importlib.import_module(f"keras_bertfam.bench.{name}")
+        module = importlib.import_module(f"benchmarks.{name}")
         suite_start = time.perf_counter()
         results = module.run(quick, **kwargs)
         results["elapsed_s"] = time.perf_counter() - suite_start

@@ -18,8 +18,8 @@ ratio ALBERT / BERT measured in the same run, and the share of the cores other p
 used while each was timed.
 
     bertfam bench albert [--quick]
-    python -m keras_bertfam.bench.albert            # full: 2 rounds
-    python -m keras_bertfam.bench.albert --quick    # 1 round
+    python -m benchmarks.albert            # full: 2 rounds
+    python -m benchmarks.albert --quick    # 1 round
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from keras_bertfam.bench.common import (
+from benchmarks.timing import (
     add_timing_arguments,
     alternating,
     busy_note,
@@ -46,7 +46,7 @@ from keras_bertfam.bench.common import (
     write_json,
 )
 
-MODULE = "keras_bertfam.bench.albert"
+MODULE = "benchmarks.albert"
 SYSTEMS = ("bert", "albert")
 SHAPE = {"L": 6, "H": 256, "A": 4, "I": 1024, "S": 128, "batch": 16, "V": 30522, "P": 20, "E": 128}
 SETTINGS = {
@@ -57,7 +57,7 @@ SETTINGS = {
 
 def model_config(system: str, shape: dict):
     """BERT's config of `shape`; ALBERT's is the same with E and one shared block."""
-    from keras_bertfam.bench.core import model_config as bert_config
+    from benchmarks.core import model_config as bert_config
 
     config = bert_config(shape)
     if system == "albert":
@@ -70,7 +70,7 @@ def worker(system: str, shape: dict, jit: bool, warmup: int, steps: int, repeats
     import numpy as np
 
     import keras_bertfam as bf
-    from keras_bertfam.bench.core import synthetic_batch, time_model
+    from benchmarks.core import synthetic_batch, time_model
 
     config = model_config(system, shape)
     pretrainer, encoder = bf.build_pretrainer(config), bf.build_encoder(config)

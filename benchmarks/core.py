@@ -31,9 +31,9 @@ The `other` columns show the share of the cores other processes used while each 
 was timed: above 20%, the table says that system's figures are not to be trusted.
 
     bertfam bench core [--quick]                 # full mode: both configs
-    python -m keras_bertfam.bench.core           # the small config, full settings
-    python -m keras_bertfam.bench.core --quick   # the small config, 1 round
-    python -m keras_bertfam.bench.core --config both
+    python -m benchmarks.core           # the small config, full settings
+    python -m benchmarks.core --quick   # the small config, 1 round
+    python -m benchmarks.core --config both
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ import sys
 import time
 from pathlib import Path
 
-from keras_bertfam.bench.common import (
+from benchmarks.timing import (
     OtherLoad,
     add_timing_arguments,
     alternating,
@@ -64,7 +64,7 @@ CONFIGS = {
     "small": {"L": 4, "H": 256, "A": 4, "I": 1024, "S": 128, "batch": 32, "V": 30522, "P": 20},
     "base": {"L": 12, "H": 768, "A": 12, "I": 3072, "S": 128, "batch": 8, "V": 30522, "P": 20},
 }
-MODULE = "keras_bertfam.bench.core"  # workers run as `python -m MODULE --worker ...`
+MODULE = "benchmarks.core"  # workers run as `python -m MODULE --worker ...`
 SYSTEMS = ("keras_bertfam", "keras_hub", "tf_models", "bertfam_pretrain")
 PEER = "keras_hub"  # always installed (a dependency); every ratio column divides by it
 MATMUL = "matmul_peak"

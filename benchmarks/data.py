@@ -17,7 +17,7 @@ the training step it feeds: keras_bertfam's core training tokens/s from the same
 `--core-json` (an earlier run, and says so) or `--train-tokens-per-s`.
 
     bertfam bench core data [--quick]
-    python -m keras_bertfam.bench.data [--quick]
+    python -m benchmarks.data [--quick]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from keras_bertfam.bench.common import (
+from benchmarks.timing import (
     flags,
     machine,
     median_spread,
@@ -41,7 +41,7 @@ from keras_bertfam.bench.common import (
     write_json,
 )
 
-MODULE = "keras_bertfam.bench.data"
+MODULE = "benchmarks.data"
 BATCH, SEQ_LENGTH, PREDICTIONS = 32, 128, 20
 SETTINGS = {"quick": {"repeats": 1}, "full": {"repeats": 3}}
 MASK_OURS = "mask only: keras_bertfam"
