@@ -38,6 +38,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from keras_bertfam.errors import InputError
+from keras_bertfam.kinds import CORPUS_FORMATS, DOCUMENT_MODES
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 
@@ -115,9 +116,9 @@ def read_documents(
         documents: for "plain": "block" (blank-line separated) or "file".
         stats: a `CorpusStats` to update with counts of what was read and skipped.
     """
-    if format not in ("bert", "plain"):
+    if format not in CORPUS_FORMATS:
         raise CorpusError(f"format={format!r} is not one of ['bert', 'plain']")
-    if documents not in ("block", "file"):
+    if documents not in DOCUMENT_MODES:
         raise CorpusError(f"documents={documents!r} is not one of ['block', 'file']")
     stats = stats if stats is not None else CorpusStats()
     if isinstance(paths, (str, Path)):

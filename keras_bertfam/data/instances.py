@@ -40,8 +40,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 
 from keras_bertfam.errors import InputError
-
-OBJECTIVES = ("nsp", "sop", "none")
+from keras_bertfam.kinds import SENTENCE_OBJECTIVES as OBJECTIVES
 
 
 @dataclasses.dataclass

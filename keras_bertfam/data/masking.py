@@ -39,8 +39,7 @@ import dataclasses
 import numpy as np
 
 from keras_bertfam.errors import InputError
-
-STRATEGIES = ("token", "whole_word", "ngram")
+from keras_bertfam.kinds import MASKING_STRATEGIES as STRATEGIES
 
 
 @dataclasses.dataclass(frozen=True)

@@ -52,6 +52,7 @@ from keras_bertfam.errors import (
     WriteError,
     disk_full,
 )
+from keras_bertfam.kinds import MASKING_MODES
 
 MANIFEST = "manifest.json"
 FORMAT = "keras_bertfam-pretraining-data/1"
@@ -163,8 +164,8 @@ def create_data(
     `out_dir` must be new, empty or (with `overwrite=True`) a previous data set;
     it is replaced only once the new data set is complete.
     """
-    if masking not in ("static", "dynamic"):
-        raise InputError(f"masking={masking!r} is not one of ['static', 'dynamic']")
+    if masking not in MASKING_MODES:
+        raise InputError(f"masking={masking!r} is not one of {list(MASKING_MODES)}")
     if dupe_factor < 1:
         raise InputError(f"dupe_factor={dupe_factor} must be >= 1")
     if examples_per_shard < 1:

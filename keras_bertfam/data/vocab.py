@@ -23,10 +23,11 @@ from pathlib import Path
 
 from keras_bertfam.data.corpus import CorpusError, CorpusStats, read_documents
 from keras_bertfam.errors import InputError, OutputExistsError
+from keras_bertfam.kinds import VOCABULARY_KINDS
 
 log = logging.getLogger("keras_bertfam")
 
-KINDS = ("wordpiece", "sentencepiece", "bpe")
+KINDS = VOCABULARY_KINDS
 WORDPIECE_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 SENTENCEPIECE_CONTROL = ["[CLS]", "[SEP]", "[MASK]"]
 BPE_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]

@@ -24,10 +24,11 @@ import json
 from pathlib import Path
 
 from keras_bertfam.errors import InputError
+from keras_bertfam.kinds import EXPORT_FORMATS
 from keras_bertfam.training.finetune import model_limits
 from keras_bertfam.validate import require_choice, require_int
 
-FORMATS = ("saved_model", "tflite")
+FORMATS = EXPORT_FORMATS
 
 
 def load_for_export(folder):

@@ -27,10 +27,7 @@ import numbers
 from pathlib import Path
 
 from keras_bertfam.errors import InputError
-
-SHARING_MODES = ("none", "all", "attention", "ffn")
-SENTENCE_OBJECTIVES = ("nsp", "sop", "none")
-ACTIVATIONS = ("gelu", "gelu_approximate", "relu", "silu", "tanh")
+from keras_bertfam.kinds import ACTIVATIONS, SENTENCE_OBJECTIVES, SHARING_MODES
 
 
 class ConfigError(InputError):

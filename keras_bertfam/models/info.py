@@ -17,15 +17,15 @@ Example:
 
 from __future__ import annotations
 
+from keras_bertfam.kinds import sharing_plan
 from keras_bertfam.models.config import EncoderConfig
 
 
 def _distinct_sublayers(config: EncoderConfig) -> tuple[int, int]:
-    k = config.inner_group_size
-    groups, layers = config.resolved_num_groups * k, config.num_layers * k
-    attention = groups if config.sharing in ("all", "attention") else layers
-    feedforward = groups if config.sharing in ("all", "ffn") else layers
-    return attention, feedforward
+    """Attention and feed-forward sublayers with weights of their own, as the stack builds them."""
+    plan = sharing_plan(config.num_layers, config.resolved_num_groups, config.sharing,
+                        config.inner_group_size)  # fmt: skip
+    return len(set(plan[0])), len(set(plan[1]))
 
 
 def parameter_breakdown(config: EncoderConfig) -> dict[str, int]:

@@ -29,9 +29,8 @@ import keras
 from keras import ops
 
 from keras_bertfam.errors import InputError
+from keras_bertfam.kinds import OPTIMIZERS
 from keras_bertfam.layers.common import register
-
-OPTIMIZERS = ("adamw", "lamb")
 
 
 @register

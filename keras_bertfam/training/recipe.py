@@ -62,16 +62,16 @@ from keras_bertfam.data.pipeline import DataConfig, iter_instances, pretraining_
 from keras_bertfam.data.records import MANIFEST, load_data, open_data
 from keras_bertfam.data.tokenizers import load_tokenizer
 from keras_bertfam.errors import InputError, TrainingDiverged, WriteError, disk_full
+from keras_bertfam.kinds import OPTIMIZERS, PRECISIONS, STRATEGIES
 from keras_bertfam.models.builders import build_pretrainer
 from keras_bertfam.models.config import EncoderConfig
 from keras_bertfam.training.callbacks import Checkpoint, Throughput
 from keras_bertfam.training.loop import fit_distributed
-from keras_bertfam.training.optimizers import OPTIMIZERS, build_optimizer
+from keras_bertfam.training.optimizers import build_optimizer
 from keras_bertfam.training.run_folder import RunFolder
-from keras_bertfam.training.strategy import STRATEGIES, get_strategy
+from keras_bertfam.training.strategy import get_strategy
 from keras_bertfam.validate import require_choice, require_int, require_number
 
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 SUMMARY = "training_summary.json"
 BACKUP = "backup"
 

@@ -21,8 +21,7 @@ import json
 import os
 
 from keras_bertfam.errors import InputError
-
-STRATEGIES = ("auto", "one", "mirrored", "multi-worker", "tpu")
+from keras_bertfam.kinds import STRATEGIES
 
 
 def _workers_in_tf_config() -> int:
