@@ -89,13 +89,16 @@ def text_packer(tokenizer, sequence_length: int):
 
 
 def pack_texts(tokenizer, texts, sequence_length: int) -> dict:
-    """The Keras-side packing of `texts` with the library tokenizer (numpy)."""
+    """The Keras-side packing of `texts` with the library tokenizer (numpy): the
+    single-segment packing of the task data (`keras_bertfam.data.tasks.pack`), padded."""
+    from keras_bertfam.data.tasks import pack
+
     special = tokenizer.require_special("cls", "sep")
     pad_id = tokenizer.special_ids.get("pad", 0)
     token_ids = np.full((len(texts), sequence_length), pad_id, "int32")
     padding_mask = np.zeros((len(texts), sequence_length), "int32")
     for row, ids in enumerate(tokenizer.tokenize(list(texts)).to_list()):
-        ids = [special["cls"], *ids[: sequence_length - 2], special["sep"]]
+        ids, _ = pack([ids], sequence_length, special["cls"], special["sep"])
         token_ids[row, : len(ids)] = ids
         padding_mask[row, : len(ids)] = 1
     return {
