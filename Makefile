@@ -32,8 +32,10 @@ format: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -n 2
 
+# the full benchmarks (benchmarks/README.md) into benchmarks/results;
+# e.g. make bench BENCH_ARGS="--quick" or BENCH_ARGS="core albert"
 bench: $(STAMP)
-	$(BIN)/bertfam bench --out bench/results
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) saved_models/* .pytest_cache

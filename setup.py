@@ -11,6 +11,7 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
+    # keras_bertfam only: the repository's benchmarks/ (and tests/, examples/) stay out
     packages=find_packages(include=["keras_bertfam", "keras_bertfam.*"]),
     package_data={"keras_bertfam": ["resources/*.gz", "resources/*.md", "recipes/*.json"]},
     install_requires=[
@@ -29,8 +30,16 @@ setup(
     ],
     extras_require={
         "dev": ["pytest>=8", "pytest-xdist>=3.5", "ruff==0.17.6", "scikit-learn>=1.3"],
+        # a peer of benchmarks/ (python -m benchmarks), when installed
         "bench": ["tf-models-official~=2.20.0"],
-        "parity": ["torch==2.13.0", "transformers>=4.40", "sentence-transformers>=3"],
+        # the PyTorch comparisons of benchmarks/ (peers_finetune_fortunes.py also fits a
+        # TF-IDF baseline with scikit-learn) and tests/parity/
+        "parity": [
+            "torch==2.13.0",
+            "transformers>=4.40",
+            "sentence-transformers>=3",
+            "scikit-learn>=1.3",
+        ],
     },
     entry_points={"console_scripts": ["bertfam=keras_bertfam.cli:main"]},
 )
