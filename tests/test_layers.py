@@ -7,42 +7,177 @@ from keras_bertfam.layers import (
     EncoderEmbedding,
     EncoderStack,
     FeedForward,
+    FoldChoices,
     MaskedLMBias,
     MaskedLMHead,
     Pooler,
     SelfAttention,
     SentenceHead,
+    SequencePooling,
+    SpanLogits,
     TokenEmbedding,
     TransformerEncoderBlock,
+    UnfoldChoices,
 )
-from tests.helpers import check_keras_contract, layer_model
+from tests.helpers import Weights, check_keras_contract, layer_model
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(2, 6, 16)).astype("float32")
 PADDING = np.array([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]], "int32")
 IDS = np.array([[2, 5, 7, 9, 1, 3], [4, 4, 8, 2, 0, 0]], "int32")
 SEGMENTS = np.array([[0, 0, 0, 1, 1, 1], [0, 0, 1, 1, 0, 0]], "int32")
+POSITIONS = np.array([[0, 3], [1, 2]], "int32")
+
+# Parameters of the sublayers at H = 16, intermediate 32 (weight tensors: 6 each).
+H, INNER = 16, 32
+ATTENTION = 4 * H * H + 4 * H + 2 * H  # fused QKV + output, their biases, LayerNorm
+FEEDFORWARD = 2 * H * INNER + INNER + H + 2 * H
+
+
+def contract(tmp_path, layer_factory, inputs, shapes, weights, **kwargs):
+    """The shared contract on a functional model of `layer_factory(dtype)` called on `inputs`."""
+    return check_keras_contract(
+        lambda d: layer_model(layer_factory, inputs, d),
+        inputs,
+        tmp_path,
+        expected_shapes=shapes,
+        expected_weights=weights,
+        **kwargs,
+    )
+
+
+# -- the shared contract, one test per public layer ------------------------------------
 
 
 def test_token_embedding_contract(tmp_path):
-    check_keras_contract(
-        lambda d: layer_model(lambda d: TokenEmbedding(10, 8, dtype=d), {"ids": IDS}, d),
-        {"ids": IDS},
-        tmp_path,
-    )
+    def layer(d):
+        table = TokenEmbedding(10, 8, dtype=d)
+        return lambda ids: {"embeddings": table(ids), "logits": table(table(ids), reverse=True)}
+
+    shapes = {"embeddings": (2, 6, 8), "logits": (2, 6, 10)}
+    contract(tmp_path, layer, {"ids": IDS}, shapes, Weights(1, 0, 10 * 8))
 
 
 @pytest.mark.parametrize("hidden_dim", [None, 32])
 def test_encoder_embedding_contract(tmp_path, hidden_dim):
-    def make(d):
-        def layer(d):
-            table = TokenEmbedding(10, 8, dtype=d)
-            block = EncoderEmbedding(8, 2, position_offset=2, hidden_dim=hidden_dim, dtype=d)
-            return lambda ids, seg: block(table(ids), seg)
+    def layer(d):
+        table = TokenEmbedding(10, 8, dtype=d)
+        block = EncoderEmbedding(8, 2, position_offset=2, hidden_dim=hidden_dim, dtype=d)
+        return lambda ids, seg: block(table(ids), seg)
 
-        return layer_model(layer, {"ids": IDS, "seg": SEGMENTS}, d)
+    # token table, position table (8 + 2 rows), segment table, LayerNorm; E x H projection
+    params = 10 * 8 + (8 + 2) * 8 + 2 * 8 + 2 * 8
+    weights = Weights(5, 0, params) if hidden_dim is None else Weights(7, 0, params + 8 * 32 + 32)
+    shape = (2, 6, hidden_dim or 8)
+    contract(tmp_path, layer, {"ids": IDS, "seg": SEGMENTS}, shape, weights)
 
-    check_keras_contract(make, {"ids": IDS, "seg": SEGMENTS}, tmp_path)
+
+def test_self_attention_contract(tmp_path):
+    mask = PADDING[:, None, None, :].astype(bool)
+    layer = lambda d: SelfAttention(4, dtype=d)  # noqa: E731
+    contract(tmp_path, layer, {"x": X, "mask": mask}, (2, 6, H), Weights(6, 0, ATTENTION))
+
+
+def test_feedforward_contract(tmp_path):
+    layer = lambda d: FeedForward(INNER, norm_first=True, dtype=d)  # noqa: E731
+    contract(tmp_path, layer, {"x": X}, (2, 6, H), Weights(6, 0, FEEDFORWARD))
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_transformer_block_contract(tmp_path, norm_first):
+    layer = lambda d: TransformerEncoderBlock(4, INNER, norm_first=norm_first, dtype=d)  # noqa: E731
+    inputs = {"x": X, "padding_mask": PADDING}
+    contract(tmp_path, layer, inputs, (2, 6, H), Weights(12, 0, ATTENTION + FEEDFORWARD))
+
+
+def test_encoder_stack_contract(tmp_path):
+    """Two layers sharing one attention sublayer, each with its own feed-forward, pre-LN."""
+
+    def layer(d):
+        return EncoderStack(
+            2, 4, INNER, num_groups=1, sharing="attention", norm_first=True, dtype=d
+        )
+
+    # 1 attention + 2 feed-forward sublayers + the final LayerNorm of pre-LN
+    weights = Weights(6 + 2 * 6 + 2, 0, ATTENTION + 2 * FEEDFORWARD + 2 * H)
+    contract(tmp_path, layer, {"x": X, "padding_mask": PADDING}, (2, 6, H), weights)
+
+
+@pytest.mark.parametrize("use_dense", [True, False])
+def test_pooler_contract(tmp_path, use_dense):
+    weights = Weights(2, 0, H * H + H) if use_dense else Weights(0, 0, 0)
+    layer = lambda d: Pooler(use_dense=use_dense, dtype=d)  # noqa: E731
+    contract(tmp_path, layer, {"x": X}, (2, H), weights)
+
+
+def test_masked_lm_head_contract(tmp_path):
+    layer = lambda d: MaskedLMHead(8, dtype=d)  # noqa: E731
+    inputs = {"x": X, "mask_positions": POSITIONS}
+    contract(tmp_path, layer, inputs, (2, 2, 8), Weights(4, 0, H * 8 + 8 + 2 * 8))
+
+
+def test_masked_lm_bias_contract(tmp_path):
+    logits = RNG.normal(size=(2, 2, 10)).astype("float32")
+    layer = lambda d: MaskedLMBias(dtype=d)  # noqa: E731
+    contract(tmp_path, layer, {"logits": logits}, (2, 2, 10), Weights(1, 0, 10))
+
+
+def test_sentence_head_contract(tmp_path):
+    """On the pooled output (NSP, BERT's init) and on every position (3 classes, torch's)."""
+
+    def layer(d):
+        nsp = SentenceHead(2, dtype=d)
+        tokens = SentenceHead(3, dropout=0.1, init="fan_in_uniform", dtype=d)
+        return lambda pooled, sequence: {"nsp": nsp(pooled), "tokens": tokens(sequence)}
+
+    inputs = {"pooled": X[:, 0], "sequence": X}
+    shapes = {"nsp": (2, 2), "tokens": (2, 6, 3)}
+    contract(tmp_path, layer, inputs, shapes, Weights(4, 0, (H * 2 + 2) + (H * 3 + 3)))
+
+
+def test_sequence_pooling_contract(tmp_path):
+    def layer(d):
+        cls, mean = SequencePooling("cls", dtype=d), SequencePooling("mean", dtype=d)
+        return lambda x, padding_mask: {"cls": cls(x, padding_mask), "mean": mean(x, padding_mask)}
+
+    inputs = {"x": X, "padding_mask": PADDING}
+    contract(tmp_path, layer, inputs, {"cls": (2, H), "mean": (2, H)}, Weights(0, 0, 0))
+
+
+def test_span_logits_contract(tmp_path):
+    def layer(d):
+        span = SpanLogits(dtype=d)
+        return lambda scores, padding_mask: dict(
+            zip(("start_logits", "end_logits"), span(scores, padding_mask), strict=True)
+        )
+
+    inputs = {"scores": X[..., :2], "padding_mask": PADDING}
+    shapes = {"start_logits": (2, 6), "end_logits": (2, 6)}
+    contract(tmp_path, layer, inputs, shapes, Weights(0, 0, 0))
+
+
+def test_fold_choices_contract(tmp_path):
+    """Integer ids stay integers (the contract runs a jit predict step: nothing to train)."""
+    ids = np.stack([IDS, IDS + 1, IDS + 2], axis=1)  # [batch=2, C=3, seq=6]
+    _, out = contract(
+        tmp_path, lambda d: FoldChoices(dtype=d), {"ids": ids}, (6, 6), Weights(0, 0, 0)
+    )
+    np.testing.assert_array_equal(out["output"], ids.reshape(6, 6))
+
+
+def test_unfold_choices_contract(tmp_path):
+    """Per-choice scores [batch * C, 1] back to [batch, C] (folded from [batch, C, 1])."""
+
+    def layer(d):
+        fold, unfold = FoldChoices(dtype=d), UnfoldChoices(3, dtype=d)
+        return lambda scores: unfold(fold(scores))
+
+    scores = RNG.normal(size=(2, 3, 1)).astype("float32")
+    _, out = contract(tmp_path, layer, {"scores": scores}, (2, 3), Weights(0, 0, 0))
+    np.testing.assert_array_equal(out["output"], scores[..., 0])
+
+
+# -- what each layer computes ----------------------------------------------------------
 
 
 def test_factorized_projection_only_when_e_differs_from_h():
@@ -65,18 +200,6 @@ def test_position_offset_uses_rows_from_the_offset():
     block.layer_norm.set_weights([np.ones(8), np.zeros(8)])
     expected = block.layer_norm(table[2:5][None]).numpy()
     np.testing.assert_allclose(block(zeros).numpy(), expected, atol=1e-6)
-
-
-@pytest.mark.parametrize("norm_first", [False, True])
-def test_transformer_block_contract(tmp_path, norm_first):
-    def make(d):
-        return layer_model(
-            lambda d: TransformerEncoderBlock(4, 32, norm_first=norm_first, dtype=d),
-            {"x": X, "padding_mask": PADDING},
-            d,
-        )
-
-    check_keras_contract(make, {"x": X, "padding_mask": PADDING}, tmp_path)
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
@@ -121,40 +244,6 @@ def test_attention_matches_keras_multi_head_attention():
     got = ours(X, PADDING[:, None, None, :].astype(bool)).numpy()
     np.testing.assert_allclose(got[0], expected[0], atol=1e-5)
     np.testing.assert_allclose(got[1, :4], expected[1, :4], atol=1e-5)
-
-
-def test_encoder_stack_contract(tmp_path):
-    def make(d):
-        return layer_model(
-            lambda d: EncoderStack(4, 4, 32, num_groups=2, sharing="attention", dtype=d),
-            {"x": X, "padding_mask": PADDING},
-            d,
-        )
-
-    check_keras_contract(make, {"x": X, "padding_mask": PADDING}, tmp_path)
-
-
-def test_heads_contract(tmp_path):
-    positions = np.array([[0, 3], [1, 2]], "int32")
-
-    def make(d):
-        def layer(d):
-            table = TokenEmbedding(10, 8, dtype=d)
-            head = MaskedLMHead(8, dtype=d)
-            bias = MaskedLMBias(dtype=d)
-            pooler = Pooler(dtype=d)
-            sentence = SentenceHead(2, dropout=0.1, init="fan_in_uniform", dtype=d)
-
-            def call(x, mask_positions):
-                tied = bias(table(head(x, mask_positions), reverse=True))
-                return {"mlm": tied, "nsp": sentence(pooler(x))}
-
-            return call
-
-        return layer_model(layer, {"x": X, "mask_positions": positions}, d)
-
-    _, out = check_keras_contract(make, {"x": X, "mask_positions": positions}, tmp_path)
-    assert out["mlm"].shape == (2, 2, 10) and out["nsp"].shape == (2, 2)
 
 
 def test_sentence_head_initializations():

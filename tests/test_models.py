@@ -3,20 +3,40 @@ import numpy as np
 import pytest
 
 import keras_bertfam as bf
-from tests.helpers import check_keras_contract, make_batch
+from tests.helpers import TINY, Weights, check_keras_contract, encoder_weights, make_batch
 
 ENCODER_KEYS = ("token_ids", "segment_ids", "padding_mask")
 
+# case: (preset, overrides, distinct attention and feed-forward sublayers)
 CASES = {
-    "bert": ("bert_tiny", {}),
-    "albert": ("albert_tiny", {"num_layers": 2}),
-    "roberta": ("roberta_tiny", {}),
-    "roberta+factorized+sop": ("roberta_tiny", {"embedding_dim": 32, "sentence_objective": "sop"}),
+    "bert": ("bert_tiny", {"num_layers": 1}, 1, 1),
+    # E=8 != H=16, 4 layers in 2 groups sharing whole blocks, SOP
+    "albert": ("albert_tiny", {"embedding_dim": 8, "num_layers": 4, "num_groups": 2}, 2, 2),
+    # no sentence head, positions from 2, one segment
+    "roberta": ("roberta_tiny", {"num_layers": 1}, 1, 1),
+    "roberta+factorized+sop": (
+        "roberta_tiny",
+        {"embedding_dim": 8, "sentence_objective": "sop", "num_layers": 1},
+        1,
+        1,
+    ),
     "bert+attention-sharing+pre-ln": (
         "bert_tiny",
-        {"num_layers": 4, "num_groups": 2, "sharing": "attention", "norm_first": True},
+        {"num_layers": 2, "num_groups": 1, "sharing": "attention", "norm_first": True},
+        1,
+        2,
     ),
 }
+ENCODER_CASES = {
+    "bert": CASES["bert"],
+    "albert": ("albert_tiny", {"embedding_dim": 8, "num_layers": 2}, 1, 1),  # one shared block
+    "roberta+no-pooler": ("roberta_tiny", {"num_layers": 1, "pooler": False}, 1, 1),
+}
+
+
+def _config(case, cases=CASES):
+    preset, overrides, attention, feedforward = cases[case]
+    return bf.get_preset(preset, **TINY, **overrides), attention, feedforward
 
 
 def _batch(cfg):
@@ -25,36 +45,42 @@ def _batch(cfg):
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_pretrainer_contract(tmp_path, case):
-    preset, overrides = CASES[case]
-    cfg = bf.get_preset(preset, **overrides)
-    batch = _batch(cfg)
-    model, out = check_keras_contract(
-        lambda d: bf.build_pretrainer(cfg, dtype=d), batch, tmp_path, atol=1e-4
+    cfg, attention, feedforward = _config(case)
+    V, E, H = cfg.vocabulary_size, cfg.resolved_embedding_dim, cfg.hidden_dim
+    objective = cfg.sentence_objective
+    shapes = {"mlm_logits": (2, 3, V)}
+    if objective != "none":
+        shapes[f"{objective}_logits"] = (2, 2)
+    # a pretrainer without a sentence head leaves the pooler out of its graph
+    encoder = encoder_weights(cfg, attention, feedforward, pooler=objective != "none")
+    mlm = Weights(5, 0, H * E + E + 2 * E + V)  # transform Dense, LayerNorm, output bias
+    sentence = Weights(2, 0, 2 * H + 2) if objective != "none" else Weights(0, 0, 0)
+    weights = Weights(*(sum(w) for w in zip(encoder, mlm, sentence, strict=True)))
+    model, _ = check_keras_contract(
+        lambda d: bf.build_pretrainer(cfg, dtype=d),
+        _batch(cfg),
+        tmp_path,
+        expected_shapes=shapes,
+        expected_weights=weights,
+        atol=1e-4,
     )
-    expected = {"mlm_logits"} | (
-        set() if cfg.sentence_objective == "none" else {f"{cfg.sentence_objective}_logits"}
-    )
-    assert set(out) == expected
-    assert out["mlm_logits"].shape == (2, 3, cfg.vocabulary_size)
     # the decoder is tied: exactly one V x E matrix in the model
-    tables = [
-        w
-        for w in model.weights
-        if tuple(w.shape) == (cfg.vocabulary_size, cfg.resolved_embedding_dim)
-    ]
+    tables = [w for w in model.weights if tuple(w.shape) == (V, E)]
     assert len(tables) == 1
 
 
-@pytest.mark.parametrize("case", ["bert", "albert"])
+@pytest.mark.parametrize("case", sorted(ENCODER_CASES))
 def test_encoder_contract(tmp_path, case):
-    preset, overrides = CASES[case]
-    cfg = bf.get_preset(preset, **overrides)
+    cfg, attention, feedforward = _config(case, ENCODER_CASES)
     batch = {k: v for k, v in _batch(cfg).items() if k in ENCODER_KEYS}
-    model, out = check_keras_contract(lambda d: bf.build_encoder(cfg, dtype=d), batch, tmp_path)
+    model, _ = check_keras_contract(
+        lambda d: bf.build_encoder(cfg, dtype=d),
+        batch,
+        tmp_path,
+        expected_shapes={"sequence_output": (2, 8, cfg.hidden_dim), "pooled_output": (2, 16)},
+        expected_weights=encoder_weights(cfg, attention, feedforward, pooler=cfg.pooler),
+    )
     assert set(model.input) == set(ENCODER_KEYS)
-    assert set(model.output) == {"sequence_output", "pooled_output"}
-    assert out["sequence_output"].shape == (2, 8, cfg.hidden_dim)
-    assert out["pooled_output"].shape == (2, cfg.hidden_dim)
 
 
 def test_tied_decoder_uses_the_input_table():
