@@ -63,6 +63,12 @@ def _weights(model, paths=True):
     return counts, sorted((v.path if paths else "", tuple(v.shape)) for v in model.weights)
 
 
+def _assert_same_weights(got, want, what):
+    extra = sorted(set(got[1]) - set(want[1]))
+    missing = sorted(set(want[1]) - set(got[1]))
+    assert got == want, f"{what}: weights {got[0]}, expected {want[0]}; new {extra}, gone {missing}"
+
+
 def _is_float(value):
     return keras.backend.is_float_dtype(keras.backend.standardize_dtype(value.dtype))
 
@@ -113,7 +119,7 @@ def check_keras_contract(
     config = model.get_config()
     rebuilt = model.__class__.from_config(copy.deepcopy(config))
     assert rebuilt.get_config() == config
-    assert _weights(rebuilt) == (counts, weights), "from_config built other weights"
+    _assert_same_weights(_weights(rebuilt), (counts, weights), "from_config")
 
     # 4. symbolic shapes agree with eager shapes (batch and seq dims may be None).
     symbolic = _flat_shapes(model.outputs, model.output)
@@ -125,7 +131,7 @@ def check_keras_contract(
     path = tmp_path / "model.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)
-    assert _weights(loaded) == (counts, weights), "the loaded model has other weights"
+    _assert_same_weights(_weights(loaded), (counts, weights), "the loaded model")
     reloaded = _flat(loaded(inputs, training=False))
     assert set(reloaded) == set(eager)
     for name, value in reloaded.items():
@@ -146,7 +152,7 @@ def check_keras_contract(
     # 7. mixed precision: float32 variables, compute-dtype float outputs.
     for policy, compute in (("mixed_float16", "float16"), ("mixed_bfloat16", "bfloat16")):
         mixed = make(policy)
-        assert _weights(mixed, paths=False) == _weights(model, paths=False), policy
+        _assert_same_weights(_weights(mixed, paths=False), _weights(model, paths=False), policy)
         assert all(v.dtype == "float32" for v in mixed.weights), policy
         for name, value in _flat_tensors(mixed(inputs, training=False)).items():
             dtype = keras.backend.standardize_dtype(value.dtype)

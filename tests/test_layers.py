@@ -177,6 +177,64 @@ def test_unfold_choices_contract(tmp_path):
     np.testing.assert_array_equal(out["output"], scores[..., 0])
 
 
+# -- the contract itself fails on each kind of mistake --------------------------------
+
+
+@keras.saving.register_keras_serializable(package="tests")
+class _Scale(keras.layers.Layer):
+    """`x * w * factor`, with one flaw on request, for checking that the contract catches it."""
+
+    def __init__(self, factor=1.0, flaw=None, **kwargs):
+        super().__init__(**kwargs)
+        self.factor, self.flaw = factor, flaw
+
+    def build(self, input_shape):
+        self.w = self.add_weight(name="w", shape=(input_shape[-1],), initializer="ones")
+        if self.flaw == "unused_weight":
+            self.unused = self.add_weight(name="unused", shape=(), initializer="zeros")
+
+    def call(self, x):
+        y = x * self.w * self.factor
+        return keras.ops.cast(y, "float32") if self.flaw == "float32_output" else y
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(flaw=self.flaw)
+        if self.flaw != "factor_not_saved":
+            config.update(factor=self.factor)
+        return config
+
+
+def _scale_contract(tmp_path, flaw, shape, weights):
+    layer = lambda d: _Scale(2.0, flaw, dtype=d)  # noqa: E731
+    contract(tmp_path, layer, {"x": X}, shape, weights)
+
+
+@pytest.mark.parametrize(
+    "flaw, shape, weights, message",
+    [
+        (None, (2, 6, 8), Weights(1, 0, H), "^output shapes"),
+        (None, {"x": (2, 6, H)}, Weights(1, 0, H), "^output shapes"),
+        (None, (2, 6, H), Weights(2, 0, H), "^weights Weights"),
+        (None, (2, 6, H), Weights(1, 0, H + 1), "^weights Weights"),
+        ("unused_weight", (2, 6, H), Weights(2, 0, H + 1), "without a gradient update"),
+        ("factor_not_saved", (2, 6, H), Weights(1, 0, H), "Not equal to tolerance"),
+        ("float32_output", (2, 6, H), Weights(1, 0, H), "mixed_float16"),
+    ],
+)
+def test_the_contract_catches(tmp_path, flaw, shape, weights, message):
+    with pytest.raises(AssertionError, match=message):
+        _scale_contract(tmp_path, flaw, shape, weights)
+
+
+def test_the_contract_passes_without_a_flaw_and_needs_shapes_and_weights(tmp_path):
+    _scale_contract(tmp_path, None, (2, 6, H), Weights(1, 0, H))
+    with pytest.raises(TypeError, match="expected_shapes"):
+        check_keras_contract(lambda d: None, {"x": X}, tmp_path, expected_weights=(0, 0, 0))
+    with pytest.raises(TypeError, match="expected_weights"):
+        check_keras_contract(lambda d: None, {"x": X}, tmp_path, expected_shapes=(2,))
+
+
 # -- what each layer computes ----------------------------------------------------------
 
 

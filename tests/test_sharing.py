@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from keras_bertfam.layers import EncoderStack
 from keras_bertfam.models.info import parameter_breakdown
+from tests.helpers import Weights, check_keras_contract, layer_model
 
 H, INNER, HEADS = 16, 32, 2
 ATTENTION = 4 * H * H + 4 * H + 2 * H  # fused QKV + output + biases + LayerNorm
@@ -44,6 +45,19 @@ def test_weight_counts(groups, sharing, attention_blocks, feedforward_blocks):
     assert len(layer.attention_layers) == attention_blocks
     assert len(layer.feedforward_layers) == feedforward_blocks
     assert layer.count_params() == attention_blocks * ATTENTION + feedforward_blocks * FEEDFORWARD
+
+
+def test_feedforward_sharing_contract(tmp_path):
+    """Two layers with attention of their own and one shared feed-forward, through the contract."""
+    inputs = {"x": X, "padding_mask": PADDING}
+    layer = lambda d: EncoderStack(2, HEADS, INNER, num_groups=1, sharing="ffn", dtype=d)  # noqa: E731
+    check_keras_contract(
+        lambda d: layer_model(layer, inputs, d),
+        inputs,
+        tmp_path,
+        expected_shapes=(2, 5, H),
+        expected_weights=Weights(3 * 6, 0, 2 * ATTENTION + FEEDFORWARD),
+    )
 
 
 def test_albert_stack_holds_exactly_one_block():
