@@ -41,14 +41,33 @@ class TokenEmbedding(keras.layers.ReversibleEmbedding):
     """The V×E token table, with range-checked ids and a tied reverse projection.
 
     Args:
-        input_dim: vocabulary size V.
-        output_dim: embedding size E.
-        initializer_range: stddev of the truncated-normal initializer.
+        input_dim: int. Vocabulary size V.
+        output_dim: int. Embedding size E.
+        initializer_range: float, default 0.02. Stddev of the truncated-normal
+            initializer of the table.
+        **kwargs: passed to `keras.layers.ReversibleEmbedding` (`name`,
+            `dtype`, ...); `tie_weights` defaults to True (the reverse
+            projection uses the table itself) and `embeddings_initializer` to
+            the truncated normal above.
 
     Call arguments:
-        inputs: int ids [batch, seq] (forward), or features [..., E] when
-            `reverse=True`.
-        reverse: if True, return `inputs @ table^T`, logits of shape [..., V].
+        inputs: int ids [batch, seq] in [0, V) (forward), or float features
+            [..., E] when `reverse=True`. Eagerly an id outside [0, V) raises
+            `InputError`; in a graph an assertion fails; under XLA its row is NaN.
+        reverse: bool, default False. If True, return `inputs @ table^T`.
+
+    Returns:
+        [batch, seq, E] embeddings (forward), or [..., V] logits (`reverse=True`).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_bertfam.layers import TokenEmbedding
+    >>> table = TokenEmbedding(input_dim=10, output_dim=4)
+    >>> tuple(table(np.array([[1, 2, 3]])).shape)
+    (1, 3, 4)
+    >>> tuple(table(np.zeros((1, 3, 4), "float32"), reverse=True).shape)
+    (1, 3, 10)
     """
 
     def __init__(self, input_dim, output_dim, initializer_range=0.02, **kwargs):
@@ -75,27 +94,42 @@ class EncoderEmbedding(keras.layers.Layer):
     """Token + segment + position embeddings, LayerNorm, dropout, optional E×H projection.
 
     Args:
-        max_sequence_length: longest sequence S the position table serves.
-        num_segments: rows of the segment table (0: no segment embedding).
-        position_offset: index of the first position (RoBERTa: 2); the table
-            has `max_sequence_length + position_offset` rows.
-        hidden_dim: H. If it differs from the incoming E, a Dense E→H
-            projection follows the LayerNorm (ALBERT); `None` keeps E.
-        dropout: dropout rate after the LayerNorm.
-        layer_norm_epsilon: LayerNorm epsilon.
-        initializer_range: stddev of the truncated-normal initializer.
+        max_sequence_length: int. Longest sequence S the position table serves.
+        num_segments: int, default 2. Rows of the segment table (0: no segment
+            embedding, and `segment_ids` is not needed).
+        position_offset: int, default 0. Index of the first position (RoBERTa:
+            2); the table has `max_sequence_length + position_offset` rows.
+        hidden_dim: int or None, default None. H. If it differs from the
+            incoming E, a Dense E→H projection follows the LayerNorm (ALBERT);
+            None keeps E.
+        dropout: float, default 0.0. Dropout rate after the LayerNorm.
+        layer_norm_epsilon: float, default 1e-12. LayerNorm epsilon.
+        initializer_range: float, default 0.02. Stddev of the truncated-normal
+            initializer.
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
         token_embeddings: [batch, seq, E] float, from `TokenEmbedding`.
-        segment_ids: [batch, seq] int in [0, num_segments), or None.
+        segment_ids: [batch, seq] int in [0, num_segments), or None when
+            `num_segments=0`.
 
     Returns:
-        [batch, seq, H] float.
+        [batch, seq, H] float (H = E without a projection).
 
     A sequence longer than `max_sequence_length` raises `InputError` when its
     length is known at trace time (always eagerly); when it is known only at
     run time, a TensorFlow assertion fails, and under XLA (which drops
     assertions) the rows past the table are NaN, like invalid ids.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_bertfam.layers import EncoderEmbedding, TokenEmbedding
+    >>> tokens = TokenEmbedding(10, 8)
+    >>> block = EncoderEmbedding(max_sequence_length=6, num_segments=2)
+    >>> x = block(tokens(np.array([[2, 5, 7]])), np.array([[0, 0, 1]]))
+    >>> tuple(x.shape), tuple(block.position_embedding.shape)
+    ((1, 3, 8), (6, 8))
     """
 
     def __init__(

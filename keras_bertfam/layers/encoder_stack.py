@@ -50,13 +50,26 @@ class EncoderStack(keras.layers.Layer):
     """`num_layers` transformer layers over `num_groups` groups of shared weights.
 
     Args:
-        num_layers: layers L applied in sequence.
-        num_groups: groups G; layer i belongs to group `i * G // L`. Must divide L.
-        sharing: "all", "attention", "ffn" or "none" (see the module docstring).
-        inner_group_size: blocks K applied in turn by each layer (ALBERT's
-            `inner_group_num`); the stack is L x K blocks deep.
-        num_heads, intermediate_dim, activation, dropout, attention_dropout,
-        layer_norm_epsilon, norm_first, initializer_range: as in `EncoderConfig`.
+        num_layers: int. Layers L applied in sequence.
+        num_heads: int. Attention heads; must divide the input width H.
+        intermediate_dim: int. Inner width of the feed-forward networks.
+        num_groups: int or None, default None. Groups G; layer i belongs to
+            group `i * G // L`. Must divide L. None: L with `sharing="none"`,
+            else 1.
+        sharing: str, default "none". "all", "attention", "ffn" or "none"
+            (see the module docstring).
+        activation: str, default "gelu". The feed-forward activation.
+        dropout: float, default 0.1. Dropout on each sublayer's output.
+        attention_dropout: float, default 0.1. Dropout on the attention
+            probabilities.
+        layer_norm_epsilon: float, default 1e-12. LayerNorm epsilon.
+        norm_first: bool, default False. Pre-LN (True, with a final LayerNorm
+            after the last layer) or post-LN (False).
+        initializer_range: float, default 0.02. Stddev of the truncated-normal
+            initializer.
+        inner_group_size: int, default 1. Blocks K applied in turn by each
+            layer (ALBERT's `inner_group_num`); the stack is L x K blocks deep.
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Sublayers are named `attention_{k}` and `feedforward_{k}`, k counting the
     distinct sublayers in order of first use. With `norm_first=True` a final
@@ -68,6 +81,18 @@ class EncoderStack(keras.layers.Layer):
 
     Returns:
         [batch, seq, H].
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_bertfam.layers import EncoderStack
+    >>> stack = EncoderStack(num_layers=4, num_heads=2, intermediate_dim=32,
+    ...                      num_groups=1, sharing="all")  # ALBERT: one block, 4 times
+    >>> x = np.random.rand(1, 3, 8).astype("float32")
+    >>> tuple(stack(x, np.array([[1, 1, 0]])).shape)
+    (1, 3, 8)
+    >>> len(stack.attention_layers), len(stack.feedforward_layers)
+    (1, 1)
     """
 
     def __init__(

@@ -39,14 +39,16 @@ class Pooler(keras.layers.Layer):
     """The [CLS] pooler: `tanh(Dense(sequence_output[:, 0]))`, or the first token itself.
 
     Args:
-        initializer_range: stddev of the Dense kernel's truncated-normal initializer.
-        use_dense: if False the layer has no weights and returns the first
-            token's hidden state (encoders whose checkpoint ships no pooler,
-            such as RoBERTa masked-LM checkpoints), so `pooled_output` exists
-            for every encoder.
+        initializer_range: float, default 0.02. Stddev of the Dense kernel's
+            truncated-normal initializer.
+        use_dense: bool, default True. If False the layer has no weights and
+            returns the first token's hidden state (encoders whose checkpoint
+            ships no pooler, such as RoBERTa masked-LM checkpoints), so
+            `pooled_output` exists for every encoder.
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        sequence_output: [batch, seq, H].
+        sequence_output: [batch, seq, H] float.
 
     Returns:
         [batch, H].
@@ -54,6 +56,7 @@ class Pooler(keras.layers.Layer):
     Example:
 
     >>> import numpy as np
+    >>> from keras_bertfam.layers import Pooler
     >>> x = np.random.rand(2, 5, 8).astype("float32")
     >>> np.array_equal(Pooler(use_dense=False)(x), x[:, 0])
     True
@@ -96,10 +99,13 @@ class MaskedLMHead(keras.layers.Layer):
     """Gather the masked positions and transform them for the tied decoder.
 
     Args:
-        embedding_dim: E, the width of the token table the decoder ties to.
-        activation: a config activation name ("gelu" is exact).
-        layer_norm_epsilon: LayerNorm epsilon.
-        initializer_range: stddev of the truncated-normal initializer.
+        embedding_dim: int. E, the width of the token table the decoder ties to.
+        activation: str, default "gelu". A config activation name ("gelu" is
+            exact, "gelu_approximate" the tanh form).
+        layer_norm_epsilon: float, default 1e-12. LayerNorm epsilon.
+        initializer_range: float, default 0.02. Stddev of the truncated-normal
+            initializer.
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
         sequence_output: [batch, seq, H] float.
@@ -109,6 +115,15 @@ class MaskedLMHead(keras.layers.Layer):
 
     Returns:
         [batch, P, E]: feed to `TokenEmbedding(..., reverse=True)` and `MaskedLMBias`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_bertfam.layers import MaskedLMHead
+    >>> head = MaskedLMHead(embedding_dim=8)
+    >>> hidden = np.random.rand(2, 6, 16).astype("float32")  # [batch, seq, H]
+    >>> tuple(head(hidden, np.array([[1, 4], [0, 5]])).shape)  # P = 2 positions each
+    (2, 2, 8)
     """
 
     def __init__(
@@ -164,7 +179,27 @@ class MaskedLMHead(keras.layers.Layer):
 
 @register
 class MaskedLMBias(keras.layers.Layer):
-    """The masked-LM output bias: adds a learned [V] vector to tied decoder logits."""
+    """The masked-LM output bias: adds a learned [V] vector (zeros at first) to tied logits.
+
+    Args:
+        **kwargs: standard layer arguments (`name`, `dtype`, ...). V comes
+            from the last axis of the first input.
+
+    Call arguments:
+        logits: [..., V] float, from `TokenEmbedding(..., reverse=True)`.
+
+    Returns:
+        [..., V]: `logits + bias`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_bertfam.layers import MaskedLMBias
+    >>> bias = MaskedLMBias()
+    >>> logits = bias(np.ones((2, 3, 50), "float32"))
+    >>> tuple(logits.shape), tuple(bias.bias.shape), float(logits[0, 0, 0])
+    ((2, 3, 50), (50,), 1.0)
+    """
 
     def build(self, input_shape):
         self.bias = self.add_weight(name="bias", shape=(input_shape[-1],), initializer="zeros")
@@ -188,18 +223,32 @@ class SentenceHead(keras.layers.Layer):
     and span (QA) heads.
 
     Args:
-        num_classes: output logits (2 for NSP/SOP).
-        dropout: dropout on the pooled output before the classifier.
-        initializer_range: stddev of the truncated-normal initializer.
-        init: "truncated_normal" (BERT's: kernel N(0, initializer_range) cut
-            at 2 stddev, zero bias) or "fan_in_uniform" (`torch.nn.Linear`'s:
-            kernel and bias uniform in +-1/sqrt(H), for H = fan-in).
+        num_classes: int, default 2. Output logits (2 for NSP/SOP).
+        dropout: float, default 0.0. Dropout on the input before the classifier.
+        initializer_range: float, default 0.02. Stddev of the truncated-normal
+            initializer (with `init="truncated_normal"`).
+        init: str, default "truncated_normal". "truncated_normal" (BERT's:
+            kernel N(0, initializer_range) cut at 2 stddev, zero bias) or
+            "fan_in_uniform" (`torch.nn.Linear`'s: kernel and bias uniform in
+            +-1/sqrt(H), for H = fan-in).
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        pooled_output: [batch, H].
+        pooled_output: [batch, H] float (the pooled output), or [batch, seq, H]
+            to score every position.
 
     Returns:
-        [batch, num_classes] logits.
+        [batch, num_classes] (or [batch, seq, num_classes]) logits.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_bertfam.layers import SentenceHead
+    >>> head = SentenceHead(num_classes=2)
+    >>> tuple(head(np.random.rand(2, 16).astype("float32")).shape)
+    (2, 2)
+    >>> tuple(head(np.random.rand(2, 5, 16).astype("float32")).shape)  # every position
+    (2, 5, 2)
     """
 
     def __init__(

@@ -34,9 +34,30 @@ POOLING_MODES = ("cls", "mean")
 class SequencePooling(keras.layers.Layer):
     """[batch, seq, H] -> [batch, H]: the first token ("cls") or the masked mean ("mean").
 
+    Args:
+        mode: str, default "cls". "cls": the first token's hidden state;
+            "mean": the mean over the real tokens (over every position when no
+            `padding_mask` is given).
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
+
     Call arguments:
-        sequence_output: [batch, seq, H].
-        padding_mask: [batch, seq], 1 for real tokens (used by "mean").
+        sequence_output: [batch, seq, H] float.
+        padding_mask: [batch, seq], 1 for real tokens and 0 for padding, or
+            None (used by "mean").
+
+    Returns:
+        [batch, H].
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_bertfam.layers import SequencePooling
+    >>> x = np.arange(12, dtype="float32").reshape(1, 3, 4)
+    >>> padding_mask = np.array([[1, 1, 0]])
+    >>> SequencePooling("cls")(x, padding_mask).numpy().tolist()
+    [[0.0, 1.0, 2.0, 3.0]]
+    >>> SequencePooling("mean")(x, padding_mask).numpy().tolist()
+    [[2.0, 3.0, 4.0, 5.0]]
     """
 
     def __init__(self, mode="cls", **kwargs):
@@ -63,7 +84,31 @@ class SequencePooling(keras.layers.Layer):
 
 @register
 class SpanLogits(keras.layers.Layer):
-    """[batch, seq, 2] scores -> (start_logits, end_logits), each [batch, seq], padding masked."""
+    """[batch, seq, 2] scores -> (start_logits, end_logits), each [batch, seq], padding masked.
+
+    Padding positions get a large negative logit (-65000 in float16, -1e9
+    otherwise), so no answer span starts or ends there.
+
+    Args:
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        scores: [batch, seq, 2] float: start scores at `[..., 0]`, end scores
+            at `[..., 1]`.
+        padding_mask: [batch, seq], 1 for real tokens and 0 for padding.
+
+    Returns:
+        A tuple `(start_logits, end_logits)`, each [batch, seq].
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_bertfam.layers import SpanLogits
+    >>> scores = np.ones((1, 3, 2), "float32")
+    >>> start, end = SpanLogits()(scores, np.array([[1, 1, 0]]))
+    >>> start.numpy().tolist()
+    [[1.0, 1.0, -1000000000.0]]
+    """
 
     def call(self, scores, padding_mask):
         keep = ops.cast(padding_mask, "bool")
@@ -78,7 +123,28 @@ class SpanLogits(keras.layers.Layer):
 
 @register
 class FoldChoices(keras.layers.Layer):
-    """[batch, C, seq] -> [batch * C, seq], keeping the dtype of the ids."""
+    """[batch, C, seq] -> [batch * C, seq], keeping the dtype of the ids.
+
+    One encoder then scores every choice as a sequence of its own.
+
+    Args:
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        x: [batch, C, seq] (ids or masks, any dtype).
+
+    Returns:
+        [batch * C, seq], the choices of each example in a row, dtype of `x`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_bertfam.layers import FoldChoices
+    >>> ids = np.arange(12, dtype="int32").reshape(2, 3, 2)  # [batch=2, C=3, seq=2]
+    >>> folded = FoldChoices()(ids).numpy()
+    >>> folded.shape, folded.dtype.name, folded[3].tolist()
+    ((6, 2), 'int32', [6, 7])
+    """
 
     def call(self, x):
         return ops.reshape(x, (-1, ops.shape(x)[-1]))
@@ -94,7 +160,27 @@ class FoldChoices(keras.layers.Layer):
 
 @register
 class UnfoldChoices(keras.layers.Layer):
-    """[batch * C, 1] -> [batch, C]."""
+    """[batch * C, 1] -> [batch, C]: one score per choice back beside its example.
+
+    Args:
+        num_choices: int. C, the choices per example.
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        x: [batch * C, 1] float, the choices of each example in a row (as
+            `FoldChoices` lays them out).
+
+    Returns:
+        [batch, C].
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_bertfam.layers import UnfoldChoices
+    >>> scores = np.arange(6, dtype="float32").reshape(6, 1)  # [batch * C, 1]
+    >>> UnfoldChoices(num_choices=3)(scores).numpy().tolist()
+    [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    """
 
     def __init__(self, num_choices, **kwargs):
         super().__init__(**kwargs)

@@ -99,17 +99,35 @@ class SelfAttention(_Residual):
     Q, K and V come from one fused [H, 3H] projection (one matmul instead of three).
 
     Args:
-        num_heads: attention heads; must divide the input width H.
-        attention_dropout: dropout on the attention probabilities.
-        dropout, layer_norm_epsilon, norm_first, initializer_range: see `_Residual`.
+        num_heads: int. Attention heads; must divide the input width H.
+        attention_dropout: float, default 0.1. Dropout on the attention
+            probabilities.
+        dropout: float, default 0.1. Dropout rate on the sublayer's output,
+            before the residual sum.
+        layer_norm_epsilon: float, default 1e-12. LayerNorm epsilon.
+        norm_first: bool, default False. False: post-LN, `LN(x + f(x))`
+            (BERT); True: pre-LN, `x + f(LN(x))`.
+        initializer_range: float, default 0.02. Stddev of the truncated-normal
+            initializer of the Dense kernels.
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        x: [batch, seq, H].
+        x: [batch, seq, H] float.
         attention_mask: [batch, 1, 1, seq] (or [batch, 1, seq, seq]) boolean,
             True where a key may be attended to; None attends everywhere.
 
     Returns:
         [batch, seq, H].
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_bertfam.layers import SelfAttention
+    >>> attention = SelfAttention(num_heads=2)
+    >>> x = np.random.rand(1, 4, 8).astype("float32")
+    >>> mask = np.array([[[[True, True, True, False]]]])  # the last key is padding
+    >>> tuple(attention(x, mask).shape), tuple(attention.qkv.kernel.shape)
+    ((1, 4, 8), (8, 24))
     """
 
     def __init__(self, num_heads, attention_dropout=0.1, **kwargs):
@@ -150,14 +168,33 @@ class FeedForward(_Residual):
     """The position-wise feed-forward network with residual, dropout and LayerNorm.
 
     Args:
-        intermediate_dim: inner width.
-        activation: a config activation name ("gelu" is exact, "gelu_approximate" tanh).
+        intermediate_dim: int. Inner width.
+        activation: str, default "gelu". A config activation name ("gelu" is
+            exact, "gelu_approximate" the tanh form, "relu", "silu", "tanh").
+        dropout: float, default 0.1. Dropout rate on the sublayer's output,
+            before the residual sum.
+        layer_norm_epsilon: float, default 1e-12. LayerNorm epsilon.
+        norm_first: bool, default False. False: post-LN, `LN(x + f(x))`
+            (BERT); True: pre-LN, `x + f(LN(x))`.
+        initializer_range: float, default 0.02. Stddev of the truncated-normal
+            initializer of the Dense kernels.
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        x: [batch, seq, H]; `attention_mask` is accepted and ignored.
+        x: [batch, seq, H] float; `attention_mask` is accepted and ignored.
 
     Returns:
         [batch, seq, H].
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_bertfam.layers import FeedForward
+    >>> ffn = FeedForward(intermediate_dim=32, norm_first=True)
+    >>> tuple(ffn(np.random.rand(1, 4, 8).astype("float32")).shape)
+    (1, 4, 8)
+    >>> [tuple(w.shape) for w in ffn.intermediate.weights]
+    [(8, 32), (32,)]
     """
 
     def __init__(self, intermediate_dim, activation="gelu", **kwargs):
@@ -187,9 +224,18 @@ class TransformerEncoderBlock(keras.layers.Layer):
     """One transformer encoder layer: `SelfAttention` then `FeedForward`.
 
     Args:
-        num_heads, intermediate_dim, activation, dropout, attention_dropout,
-        layer_norm_epsilon, norm_first, initializer_range: as in
-        `keras_bertfam.EncoderConfig`.
+        num_heads: int. Attention heads; must divide the input width H.
+        intermediate_dim: int. Inner width of the feed-forward network.
+        activation: str, default "gelu". The feed-forward activation (a config
+            activation name, see `FeedForward`).
+        dropout: float, default 0.1. Dropout on each sublayer's output.
+        attention_dropout: float, default 0.1. Dropout on the attention
+            probabilities.
+        layer_norm_epsilon: float, default 1e-12. LayerNorm epsilon.
+        norm_first: bool, default False. Pre-LN (True) or post-LN (False).
+        initializer_range: float, default 0.02. Stddev of the truncated-normal
+            initializer.
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
         x: [batch, seq, H] float.
@@ -197,6 +243,17 @@ class TransformerEncoderBlock(keras.layers.Layer):
 
     Returns:
         [batch, seq, H].
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_bertfam.layers import TransformerEncoderBlock
+    >>> block = TransformerEncoderBlock(num_heads=2, intermediate_dim=32)
+    >>> x = np.random.rand(1, 4, 8).astype("float32")
+    >>> tuple(block(x, np.array([[1, 1, 1, 0]])).shape)
+    (1, 4, 8)
+    >>> block.attention.name, block.feedforward.name
+    ('attention', 'feedforward')
     """
 
     def __init__(
