@@ -1,8 +1,11 @@
+import re
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+import keras_bertfam.layers as layers
 from keras_bertfam.layers import (
     EncoderEmbedding,
     EncoderStack,
@@ -78,13 +81,13 @@ def test_self_attention_contract(tmp_path):
     contract(tmp_path, layer, {"x": X, "mask": mask}, (2, 6, H), Weights(6, 0, ATTENTION))
 
 
-def test_feedforward_contract(tmp_path):
+def test_feed_forward_contract(tmp_path):
     layer = lambda d: FeedForward(INNER, norm_first=True, dtype=d)  # noqa: E731
     contract(tmp_path, layer, {"x": X}, (2, 6, H), Weights(6, 0, FEEDFORWARD))
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
-def test_transformer_block_contract(tmp_path, norm_first):
+def test_transformer_encoder_block_contract(tmp_path, norm_first):
     layer = lambda d: TransformerEncoderBlock(4, INNER, norm_first=norm_first, dtype=d)  # noqa: E731
     inputs = {"x": X, "padding_mask": PADDING}
     contract(tmp_path, layer, inputs, (2, 6, H), Weights(12, 0, ATTENTION + FEEDFORWARD))
@@ -175,6 +178,14 @@ def test_unfold_choices_contract(tmp_path):
     scores = RNG.normal(size=(2, 3, 1)).astype("float32")
     _, out = contract(tmp_path, layer, {"scores": scores}, (2, 3), Weights(0, 0, 0))
     np.testing.assert_array_equal(out["output"], scores[..., 0])
+
+
+def test_every_public_layer_has_a_contract_test():
+    """A test named `test_<layer in snake case>_contract` above, for each class of `__all__`."""
+    classes = [getattr(layers, n) for n in layers.__all__ if isinstance(getattr(layers, n), type)]
+    words = r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])"
+    wanted = {f"test_{re.sub(words, '_', c.__name__).lower()}_contract" for c in classes}
+    assert len(classes) >= 14 and not wanted - set(globals()), sorted(wanted - set(globals()))
 
 
 # -- the contract itself fails on each kind of mistake --------------------------------
