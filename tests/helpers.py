@@ -16,8 +16,8 @@ caller expects of them, it checks:
    have no trainable weights and runs one jit-compiled `predict` step instead,
    which must give the eager outputs;
 7. under mixed_float16 and mixed_bfloat16: the same weights (counts and
-   shapes), all float32; float outputs in the compute dtype, integer outputs
-   in the dtype they have under float32.
+   shapes), all float32; float outputs in the compute dtype and finite where
+   the float32 ones are, integer outputs in the dtype they have under float32.
 """
 
 from __future__ import annotations
@@ -158,6 +158,9 @@ def check_keras_contract(
             dtype = keras.backend.standardize_dtype(value.dtype)
             want = compute if name in float_outputs else str(eager[name].dtype)
             assert dtype == want, (policy, name, dtype)
+            if name in float_outputs:  # no overflow to inf or NaN where float32 is finite
+                finite = np.isfinite(np.asarray(keras.ops.cast(value, "float32")))
+                assert finite[np.isfinite(eager[name])].all(), (policy, name, "not finite")
     return model, eager
 
 

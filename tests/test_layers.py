@@ -206,6 +206,8 @@ class _Scale(keras.layers.Layer):
 
     def call(self, x):
         y = x * self.w * self.factor
+        if self.flaw == "overflow":  # -inf in float16
+            y = y - keras.ops.cast(1e9, y.dtype)
         return keras.ops.cast(y, "float32") if self.flaw == "float32_output" else y
 
     def get_config(self):
@@ -231,6 +233,7 @@ def _scale_contract(tmp_path, flaw, shape, weights):
         ("unused_weight", (2, 6, H), Weights(2, 0, H + 1), "without a gradient update"),
         ("factor_not_saved", (2, 6, H), Weights(1, 0, H), "Not equal to tolerance"),
         ("float32_output", (2, 6, H), Weights(1, 0, H), "mixed_float16"),
+        ("overflow", (2, 6, H), Weights(1, 0, H), "not finite"),
     ],
 )
 def test_the_contract_catches(tmp_path, flaw, shape, weights, message):
