@@ -77,7 +77,10 @@ def test_encoder_contract(tmp_path, case):
         lambda d: bf.build_encoder(cfg, dtype=d),
         batch,
         tmp_path,
-        expected_shapes={"sequence_output": (2, 8, cfg.hidden_dim), "pooled_output": (2, 16)},
+        expected_shapes={
+            "sequence_output": (2, 8, cfg.hidden_dim),
+            "pooled_output": (2, cfg.hidden_dim),
+        },
         expected_weights=encoder_weights(cfg, attention, feedforward, pooler=cfg.pooler),
     )
     assert set(model.input) == set(ENCODER_KEYS)
