@@ -32,8 +32,8 @@ def main(argv=None):
     from keras_bertfam.training.finetune import load_finetuned
 
     model, info, tokenizer = load_finetuned(args.model)
-    length = info["max_sequence_length"]
-    data = prepare("classification", args.data, tokenizer, length, info["labels"])
+    length = info["sequence_length"]
+    data = prepare(info["task"], args.data, tokenizer, length, info["labels"])
     truth = np.asarray(data["targets"]["logits"])
     rows = []
     for ids, types in zip(data["features"]["token_ids"], data["features"]["segment_ids"],

@@ -62,7 +62,7 @@ def main():
     tok = load_tokenizer(out / "vocab")
     data_cfg = DataConfig(
         objective="sop",
-        max_seq_length=args.seq_length,
+        sequence_length=args.seq_length,
         masking=MaskingConfig(
             strategy="ngram", max_predictions_per_seq=max(1, args.seq_length // 6)
         ),
@@ -165,7 +165,7 @@ def main():
     # 6. export: a SavedModel for TF Serving and a TFLite file for phones
     model = bf.load_model(out / "model")
     target = export_saved_model(
-        model, tok, "saved_models", "albert_demo", max_seq_length=args.seq_length
+        model, tok, "saved_models", "albert_demo", sequence_length=args.seq_length
     )
     print(f"SavedModel: {target} (signatures serving_default on text, encode on ids)")
     tflite_path = Path("saved_models") / "albert_demo" / "albert_demo-text-dynamic_int8.tflite"

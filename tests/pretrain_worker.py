@@ -73,7 +73,7 @@ def run(data_dir: Path, out_dir: Path, strategy: str, jit: bool):
         [data_dir / "corpus.txt"],
         out_dir,
         train,
-        DataConfig(max_seq_length=32),
+        DataConfig(sequence_length=32),
         tokenizer=data_dir / "vocab.txt",
         callbacks=[Weights()],
     )

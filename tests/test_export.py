@@ -35,8 +35,8 @@ def exported(tmp_path_factory):
     root = tmp_path_factory.mktemp("saved_models")
     tok = load_tokenizer(minilm_dir() / "vocab.txt")
     model = bf.build_pretrainer("bert_tiny", dropout=0.0)
-    first = export_saved_model(model, tok, root, "tiny", max_seq_length=16)
-    second = export_saved_model(model, tok, root, "tiny", max_seq_length=16)
+    first = export_saved_model(model, tok, root, "tiny", sequence_length=16)
+    second = export_saved_model(model, tok, root, "tiny", sequence_length=16)
     return model, tok, root, first, second
 
 
@@ -195,7 +195,7 @@ def test_export_without_tokenizer_and_refusals(tmp_path):
     embedding = np.array(out["ids"]["sentence_embedding"])
     np.testing.assert_allclose(np.linalg.norm(embedding, axis=-1), 1.0, atol=1e-5)
     choice = build_task_model("bert_tiny", "multiple_choice", 2, num_layers=1)
-    with pytest.raises(ValueError, match="multiple-choice"):
+    with pytest.raises(ValueError, match="multiple_choice models are not exportable"):
         export_saved_model(choice, None, tmp_path, "mc")
     classifier = build_task_model("bert_tiny", "classification", 2, num_layers=1)
     with pytest.raises(ValueError, match="labels has 3 names"):

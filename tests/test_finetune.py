@@ -84,9 +84,11 @@ def test_mean_pooling_ignores_padding_and_multiple_choice_scores_each_choice():
 
 
 def test_pack_trims_the_longer_text_first():
-    ids, types = pack([list(range(10, 20)), [5, 6]], max_length=8, cls=1, sep=2)
+    ids, types = pack([list(range(10, 20)), [5, 6]], sequence_length=8, cls=1, sep=2)
     assert ids == [1, 10, 11, 12, 2, 5, 6, 2] and types == [0] * 5 + [1] * 3
-    with pytest.raises(ValueError, match="max_sequence_length=2"):
+    with pytest.warns(DeprecationWarning, match=r"pack\(max_length=\.\.\.\) is deprecated"):
+        assert pack([list(range(10, 20)), [5, 6]], max_length=8, cls=1, sep=2)[0] == ids
+    with pytest.raises(ValueError, match="sequence_length=2"):
         pack([[5]], 2, 1, 2)
 
 
@@ -140,7 +142,7 @@ def test_squad_windows_recover_the_answers(tokenizer):
         {"id": "q2", "question": "Which word?", "context": "alpha beta gamma",
          "answers": [("beta", 6)]},
     ]  # fmt: skip
-    windows = encode_squad(rows, tokenizer, max_length=64, stride=32)
+    windows = encode_squad(rows, tokenizer, sequence_length=64, stride=32)
     assert windows["example"].count(0) > 1  # the long context needed several windows
     length = max(map(len, windows["ids"]))
     start = np.full((len(windows["ids"]), length), -10.0)
@@ -155,7 +157,7 @@ def test_squad_windows_recover_the_answers(tokenizer):
 
     # SQuAD 2.0: q2 has no answer; its [CLS] scores decide (the lowest over its windows)
     rows[1]["answers"] = []
-    windows = encode_squad(rows, tokenizer, max_length=64, stride=32)
+    windows = encode_squad(rows, tokenizer, sequence_length=64, stride=32)
     assert windows["start"][-1] == windows["end"][-1] == 0  # trains towards [CLS]
     start[-1, 0] = end[-1, 0] = 9.0  # null 18 vs the best span of q2, beta: 20
     spans = best_spans(rows, windows, start, end, null_threshold=0.0)
@@ -220,7 +222,7 @@ def bf_finetune(encoder, train, dev, out, tokenizer):
     from keras_bertfam.training.finetune import finetune
 
     return finetune(encoder, train, dev, out=out, epochs=3, batch_size=16, learning_rate=1e-3,
-                    max_sequence_length=64, tokenizer=tokenizer, verbose=0)  # fmt: skip
+                    sequence_length=64, tokenizer=tokenizer, verbose=0)  # fmt: skip
 
 
 def corpus_sentences(count):
@@ -261,7 +263,7 @@ def test_finetune_and_evaluate_every_task(task, tmp_path, tokenizer):
     out = tmp_path / "run"
     encoder = bf.build_encoder("bert_tiny", **TINY)
     summary = finetune(encoder, path, path, task=task, out=out, epochs=1, batch_size=16,
-                       max_sequence_length=48, tokenizer=tokenizer, verbose=0)  # fmt: skip
+                       sequence_length=48, tokenizer=tokenizer, verbose=0)  # fmt: skip
     report, predictions = evaluate(out, path)
     key = "f1" if task == "question_answering" else "accuracy"
     assert report[key] == pytest.approx(summary["dev"][key])

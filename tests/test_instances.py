@@ -49,7 +49,7 @@ def test_corpus_with_no_usable_text_is_refused(tmp_path, tok):
 def instances(tok):
     out = {}
     for objective in ("nsp", "sop", "none"):
-        cfg = DataConfig(objective=objective, max_seq_length=128)
+        cfg = DataConfig(objective=objective, sequence_length=128)
         out[objective] = list(iter_instances([CORPUS], tok, cfg, seed=1))
     return out
 

@@ -20,7 +20,7 @@ def tok():
 @pytest.fixture(scope="module")
 def sequences(tok):
     """The corpus as NSP sequences of 128 tokens, as one padded batch of numpy arrays."""
-    ds = unmasked_dataset([CORPUS], tok, DataConfig(objective="nsp", max_seq_length=S), seed=0)
+    ds = unmasked_dataset([CORPUS], tok, DataConfig(objective="nsp", sequence_length=S), seed=0)
     return next(iter(ds.batch(100000).as_numpy_iterator()))
 
 

@@ -28,7 +28,7 @@ def small_corpus(tmp_path_factory):
 def test_static_data_is_fixed_dupe_factor_times_and_fits(tmp_path, small_corpus):
     cfg = DataConfig(
         objective="sop",
-        max_seq_length=64,
+        sequence_length=64,
         masking=MaskingConfig(strategy="ngram", max_predictions_per_seq=10),
     )
     manifest = create_data(
@@ -80,7 +80,7 @@ def _remainder_masked(folder, batch):
 
 
 def test_dynamic_data_masks_on_read(tmp_path, small_corpus):
-    cfg = DataConfig(objective="none", max_seq_length=64)
+    cfg = DataConfig(objective="none", sequence_length=64)
     manifest = create_data(
         [small_corpus], minilm_dir(), tmp_path / "d", cfg, masking="dynamic", progress=False
     )
@@ -95,7 +95,7 @@ def test_dynamic_data_masks_on_read(tmp_path, small_corpus):
 
 def test_existing_output_is_not_overwritten(tmp_path, small_corpus):
     create_data(
-        [small_corpus], minilm_dir(), tmp_path, DataConfig(max_seq_length=32), progress=False
+        [small_corpus], minilm_dir(), tmp_path, DataConfig(sequence_length=32), progress=False
     )
     with pytest.raises(FileExistsError, match="already holds a data set"):
         create_data([small_corpus], minilm_dir(), tmp_path, DataConfig(), progress=False)
@@ -158,7 +158,7 @@ def test_cli_create_vocab_and_data(tmp_path, small_corpus, capsys):
 
 
 def test_worker_processes_write_the_same_data(tmp_path, small_corpus):
-    cfg = DataConfig(objective="nsp", max_seq_length=64, documents_per_group=15)
+    cfg = DataConfig(objective="nsp", sequence_length=64, documents_per_group=15)
     one = create_data(
         [small_corpus], minilm_dir(), tmp_path / "one", cfg, dupe_factor=1, progress=False
     )

@@ -1,6 +1,6 @@
 """`.keras` files written by an earlier state of the code still load and give the same outputs.
 
-The fixtures in tests/fixtures/keras/ were written once by `make_fixtures.py` and are
+The fixtures in tests/fixtures/keras/ were written once by `write_keras_fixtures.py` and are
 committed; they stand for the files users already have.
 """
 

@@ -144,7 +144,7 @@ def test_no_weight_decay_on_layer_norm_and_biases(name):
 def test_killed_run_resumes_from_its_checkpoint(tmp_path, accumulate):
     """Also with accumulation, which runs in fit_distributed rather than model.fit."""
     config = bf.get_preset("bert_tiny", num_layers=1, max_sequence_length=32)
-    data = DataConfig(max_seq_length=32)
+    data = DataConfig(sequence_length=32)
     train = TrainConfig(steps=6, batch_size=4, accumulate=accumulate, checkpoint_every=2,
                         warmup_steps=1, jit=False, verbose=0)  # fmt: skip
     corpus = tmp_path / "c.txt"

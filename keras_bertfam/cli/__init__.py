@@ -46,13 +46,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Stderr(logging.StreamHandler):
+    """A handler that writes to whatever `sys.stderr` is when a message comes."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
 def _show_library_messages():
     """Print keras_bertfam's log messages (what was read, what was initialized) to stderr."""
     logger = logging.getLogger("keras_bertfam")
-    if not any(getattr(h, "_bertfam_cli", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+    if not any(isinstance(h, _Stderr) for h in logger.handlers):
+        handler = _Stderr()
         handler.setFormatter(logging.Formatter("%(message)s"))
-        handler._bertfam_cli = True
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False  # not twice where TensorFlow (absl) has a root handler

@@ -20,6 +20,8 @@ argparse.ArgumentTypeError: 0 is not an integer >= 1
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import inspect
 import json
 import math
 
@@ -46,11 +48,44 @@ def add_set_argument(parser, what: str = "a model config field"):
     )
 
 
-def add_header_argument(parser):
+def defaults(function) -> dict:
+    """The default of every keyword of `function` (through a `renamed_keywords` wrapper),
+    so that options show and use the API's own defaults."""
+    return {
+        name: p.default
+        for name, p in inspect.signature(function).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+
+
+def field_defaults(dataclass) -> dict:
+    """The default of every field of a dataclass."""
+    return {
+        f.name: f.default
+        for f in dataclasses.fields(dataclass)
+        if f.default is not dataclasses.MISSING
+    }
+
+
+def add_sequence_length_argument(parser, default, help: str):
+    """`--sequence-length N` (also `--seq-length`): tokens per sequence."""
+    parser.add_argument(
+        "--sequence-length",
+        "--seq-length",
+        dest="sequence_length",
+        type=positive_int,
+        default=default,
+        help=help,
+    )
+
+
+def add_header_argument(parser, default="auto"):
+    from keras_bertfam.kinds import TSV_HEADERS
+
     parser.add_argument(
         "--header",
-        choices=["auto", "yes", "no"],
-        default="auto",
+        choices=TSV_HEADERS,
+        default=default,
         help="classification TSV: is the first row a header? auto: when its label occurs "
         "nowhere else in the file (or it is 'label')",
     )

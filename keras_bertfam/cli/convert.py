@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from keras_bertfam.cli.common import add_set_argument
+from keras_bertfam.kinds import IMPORT_TASKS
+
+CONVERT_TASK = "pretraining"  # keep the heads the checkpoint has
 
 
 def add_parser(commands):
@@ -19,7 +22,7 @@ def add_parser(commands):
     )
     parser.add_argument("path", help="checkpoint folder (or .safetensors file / TF1 prefix)")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--task", choices=["encoder", "pretraining"], default="pretraining")
+    parser.add_argument("--task", choices=IMPORT_TASKS, default=CONVERT_TASK)
     parser.add_argument(
         "--allow-missing",
         action="append",

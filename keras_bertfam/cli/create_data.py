@@ -2,58 +2,80 @@
 
 from __future__ import annotations
 
-from keras_bertfam.cli.common import positive_int, probability
+from keras_bertfam.cli.common import (
+    add_sequence_length_argument,
+    defaults,
+    field_defaults,
+    positive_int,
+    probability,
+)
+from keras_bertfam.data.masking import MaskingConfig
+from keras_bertfam.data.pipeline import DataConfig
+from keras_bertfam.data.records import create_data
+from keras_bertfam.kinds import (
+    CORPUS_FORMATS,
+    DOCUMENT_MODES,
+    MASKING_MODES,
+    MASKING_STRATEGIES,
+    SENTENCE_OBJECTIVES,
+)
 
 
 def add_parser(commands):
+    api, data, masking = (
+        defaults(create_data),
+        field_defaults(DataConfig),
+        field_defaults(MaskingConfig),
+    )
     parser = commands.add_parser(
         "create-data",
         help="write pretraining TFRecords (static or dynamic masking) with a manifest",
     )
     parser.add_argument("corpus", nargs="+", help="text files (.gz allowed)")
     parser.add_argument("--tokenizer", required=True, help="tokenizer file or folder")
-    parser.add_argument("--out", required=True, help="output folder (new or empty)")
-    parser.add_argument("--objective", choices=["nsp", "sop", "none"], default="nsp")
-    parser.add_argument("--seq-length", type=positive_int, default=128)
-    parser.add_argument("--short-seq-prob", type=probability, default=0.1)
-    parser.add_argument("--masking", choices=["static", "dynamic"], default="static")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--objective", choices=SENTENCE_OBJECTIVES, default=data["objective"])
+    add_sequence_length_argument(parser, data["sequence_length"], "tokens per sequence")
+    parser.add_argument("--short-seq-prob", type=probability, default=data["short_seq_prob"])
+    parser.add_argument("--masking", choices=MASKING_MODES, default=api["masking"])
     parser.add_argument(
-        "--dupe-factor", type=positive_int, default=5, help="masked copies (static)"
+        "--dupe-factor",
+        type=positive_int,
+        default=api["dupe_factor"],
+        help="masked copies (static masking)",
     )
-    parser.add_argument("--strategy", choices=["token", "whole_word", "ngram"], default="token")
-    parser.add_argument("--max-ngram", type=positive_int, default=3)
-    parser.add_argument("--mask-rate", type=probability, default=0.15)
-    parser.add_argument("--max-predictions", type=positive_int, default=20)
-    parser.add_argument("--format", choices=["bert", "plain"], default="bert")
-    parser.add_argument("--documents", choices=["block", "file"], default="block")
-    parser.add_argument("--examples-per-shard", type=positive_int, default=10000)
-    parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--strategy", choices=MASKING_STRATEGIES, default=masking["strategy"])
+    parser.add_argument("--max-ngram", type=positive_int, default=masking["max_ngram"])
+    parser.add_argument("--mask-rate", type=probability, default=masking["rate"])
     parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace a data set written by create-data in --out (never another folder); "
-        "the old one stays until the new one is complete",
+        "--max-predictions", type=positive_int, default=masking["max_predictions_per_seq"]
+    )
+    parser.add_argument("--format", choices=CORPUS_FORMATS, default=data["format"])
+    parser.add_argument("--documents", choices=DOCUMENT_MODES, default=data["documents"])
+    parser.add_argument(
+        "--examples-per-shard", type=positive_int, default=api["examples_per_shard"]
+    )
+    parser.add_argument("--seed", type=int, default=api["seed"])
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace a data set written here before"
     )
     parser.add_argument(
         "--workers",
         type=positive_int,
-        default=1,
-        help="processes that tokenize and pair document groups (same output for any number; "
-        "on 2 cores it does not pay: see the README)",
+        default=api["workers"],
+        help="processes that tokenize and pair document groups (the output is the same for "
+        "any number)",
     )
     parser.add_argument(
         "--documents-per-group",
         type=positive_int,
-        default=2000,
+        default=data["documents_per_group"],
         help="documents per group (memory bound; NSP draws within a group)",
     )
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from keras_bertfam.data import DataConfig, MaskingConfig
-    from keras_bertfam.data.records import create_data
-
     masking = MaskingConfig(
         rate=args.mask_rate,
         max_predictions_per_seq=args.max_predictions,
@@ -62,7 +84,7 @@ def run(args) -> int:
     )
     config = DataConfig(
         objective=args.objective,
-        max_seq_length=args.seq_length,
+        sequence_length=args.sequence_length,
         short_seq_prob=args.short_seq_prob,
         masking=masking,
         format=args.format,

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from keras_bertfam.cli.common import positive_int
+from keras_bertfam.cli.common import add_sequence_length_argument, defaults
+from keras_bertfam.export.folder import export_folder
+from keras_bertfam.kinds import EXPORT_FORMATS, QUANTIZATIONS
+
+BOTH = "both"  # every format of EXPORT_FORMATS
 
 
 def add_parser(commands):
+    api = defaults(export_folder)
     parser = commands.add_parser(
         "export",
         help="export a model folder as a TF Serving SavedModel or a TFLite file",
@@ -17,42 +22,46 @@ def add_parser(commands):
         "ROOT/NAME/NAME-[text-]QUANTIZATION.tflite with a report (size, latency, agreement).",
     )
     parser.add_argument("model", help="model folder")
-    parser.add_argument(
-        "--format", choices=["saved_model", "tflite", "both"], default="saved_model"
-    )
-    parser.add_argument("--root", default="saved_models", help="output root")
+    parser.add_argument("--format", choices=[*EXPORT_FORMATS, BOTH], default=api["fmt"])
+    parser.add_argument("--root", default=api["root"], help="output root")
     parser.add_argument("--name", help="model name (default: the folder's name)")
-    parser.add_argument("--seq-length", type=positive_int, help="default: the task's, else 128")
+    add_sequence_length_argument(
+        parser,
+        None,
+        "tokens per sequence (default: what the model was trained or fine-tuned at, else "
+        "min(128, its max_sequence_length))",
+    )
     parser.add_argument(
         "--text",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=api["text"],
         help="tokenizer inside (raw-text inputs); --no-text exports token ids only",
     )
     parser.add_argument(
         "--quantization",
-        choices=["float32", "float16", "dynamic_int8", "int8"],
-        default="float32",
+        choices=QUANTIZATIONS,
+        default=api["quantization"],
         help="TFLite weights/activations (int8 needs --representative)",
     )
     parser.add_argument(
-        "--representative", help="create-data folder or task file to calibrate int8 on"
+        "--representative",
+        help="create-data folder, or a file of the model's task, to calibrate int8 on",
     )
     parser.add_argument("--overwrite", action="store_true")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from keras_bertfam.export.folder import describe, export_folder
+    from keras_bertfam.export.folder import describe
 
-    formats = ["saved_model", "tflite"] if args.format == "both" else [args.format]
+    formats = EXPORT_FORMATS if args.format == BOTH else [args.format]
     for fmt in formats:
         result = export_folder(
             args.model,
             fmt,
             root=args.root,
             name=args.name,
-            max_seq_length=args.seq_length,
+            sequence_length=args.sequence_length,
             text=args.text,
             overwrite=args.overwrite,
             quantization=args.quantization,

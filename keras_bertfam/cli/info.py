@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 
-from keras_bertfam.cli.common import add_set_argument, non_negative_int, positive_int
+from keras_bertfam.cli.common import (
+    add_sequence_length_argument,
+    add_set_argument,
+    defaults,
+    non_negative_int,
+)
+from keras_bertfam.models.info import info_table
 from keras_bertfam.models.presets import list_presets, resolve_config
 
 
@@ -15,18 +21,22 @@ def add_parser(commands):
         description="Parameters by component and training FLOPs per token, beside the same "
         "model with E = H and no sharing. Presets: " + ", ".join(list_presets()),
     )
+    default = defaults(info_table)
     parser.add_argument("model", help="a preset name or a config .json file")
     add_set_argument(parser)
-    parser.add_argument("--seq-length", type=positive_int, default=128, help="tokens per sequence")
+    add_sequence_length_argument(parser, default["sequence_length"], "tokens per sequence")
     parser.add_argument(
-        "--predictions", type=non_negative_int, default=20, help="masked positions per sequence"
+        "--predictions",
+        type=non_negative_int,
+        default=default["predictions"],
+        help="masked positions per sequence",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from keras_bertfam.models.info import info_table, parameter_breakdown
+    from keras_bertfam.models.info import parameter_breakdown
 
     config = resolve_config(args.model, **dict(args.set))
     if args.json:
@@ -40,5 +50,5 @@ def run(args) -> int:
         f"objective={config.sentence_objective}"
     )
     print()
-    print(info_table(config, args.seq_length, args.predictions))
+    print(info_table(config, args.sequence_length, args.predictions))
     return 0

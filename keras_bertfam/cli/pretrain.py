@@ -5,10 +5,24 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from keras_bertfam.cli.common import add_set_argument, positive_float, positive_int
+from keras_bertfam.cli.common import (
+    add_sequence_length_argument,
+    add_set_argument,
+    field_defaults,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
+from keras_bertfam.kinds import OPTIMIZERS, PRECISIONS, STRATEGIES
+from keras_bertfam.training.config import TrainConfig
 
 
 def add_parser(commands):
+    train = field_defaults(TrainConfig)
+
+    def default(name):
+        return f"default: the recipe's, else {train[name]}"
+
     parser = commands.add_parser(
         "pretrain",
         help="pretrain a model with model.fit (tf.distribute, XLA, mixed precision, LAMB/AdamW)",
@@ -25,30 +39,40 @@ def add_parser(commands):
     parser.add_argument("--data", help="a folder written by create-data")
     parser.add_argument("--corpus", nargs="+", help="text files (dynamic masking)")
     parser.add_argument("--tokenizer", help="tokenizer file or folder (with --corpus)")
-    parser.add_argument(
-        "--seq-length",
-        type=positive_int,
-        help="tokens per sequence with --corpus (default: the recipe's, else "
-        "min(128, the model's max_sequence_length))",
+    add_sequence_length_argument(
+        parser,
+        None,
+        "tokens per sequence with --corpus (default: the recipe's, else min(128, the model's "
+        "max_sequence_length))",
     )
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--steps", type=positive_int)
-    parser.add_argument("--batch-size", type=positive_int, help="global batch of one micro-step")
-    parser.add_argument("--accumulate", type=positive_int, help="micro-batches per update")
-    parser.add_argument("--optimizer", choices=["adamw", "lamb"])
-    parser.add_argument("--learning-rate", type=positive_float)
-    parser.add_argument("--warmup-steps", type=int)
-    parser.add_argument("--precision", choices=["float32", "mixed_bfloat16", "mixed_float16"])
+    parser.add_argument("--steps", type=positive_int, help=default("steps"))
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        help="global batch of one micro-step; " + default("batch_size"),
+    )
+    parser.add_argument(
+        "--accumulate", type=positive_int, help="micro-batches per update; " + default("accumulate")
+    )
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, help=default("optimizer"))
+    parser.add_argument("--learning-rate", type=positive_float, help=default("learning_rate"))
+    parser.add_argument("--warmup-steps", type=non_negative_int, help=default("warmup_steps"))
+    parser.add_argument("--precision", choices=PRECISIONS, help=default("precision"))
     parser.add_argument(
         "--jit",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="XLA-compile the train step (default: on)",
+        help="XLA-compile the train step; " + default("jit"),
     )
-    parser.add_argument("--strategy", choices=["auto", "one", "mirrored", "multi-worker", "tpu"])
+    parser.add_argument("--strategy", choices=STRATEGIES, help=default("strategy"))
     parser.add_argument("--tpu", help="TPU address (with --strategy tpu or auto)")
-    parser.add_argument("--checkpoint-every", type=positive_int, help="updates between checkpoints")
-    parser.add_argument("--seed", type=int)
+    parser.add_argument(
+        "--checkpoint-every",
+        type=positive_int,
+        help="updates between checkpoints; " + default("checkpoint_every"),
+    )
+    parser.add_argument("--seed", type=int, help=default("seed"))
     parser.add_argument(
         "--overwrite",
         action="store_true",
@@ -62,7 +86,7 @@ def run(args) -> int:
     from keras_bertfam.errors import InputError
     from keras_bertfam.models.presets import resolve_config
     from keras_bertfam.recipes import load_recipe
-    from keras_bertfam.training import TrainConfig, pretrain
+    from keras_bertfam.training.recipe import pretrain
 
     recipe = load_recipe(args.recipe) if args.recipe else {}
     model_spec = dict(recipe.get("model", {}))
@@ -72,12 +96,14 @@ def run(args) -> int:
         raise InputError("pretrain needs --preset, --config or --recipe")
     model_config = resolve_config(source, **{**model_spec, **dict(args.set)})
     data_config = DataConfig.from_dict(recipe["data"]) if "data" in recipe else None
-    if args.seq_length is not None:
+    if args.sequence_length is not None:
         if args.data:
-            raise InputError("--seq-length applies to --corpus; a create-data folder has its own")
+            raise InputError(
+                "--sequence-length applies to --corpus; a create-data folder has its own"
+            )
         data_config = dataclasses.replace(
             data_config or DataConfig(objective=model_config.sentence_objective),
-            max_seq_length=args.seq_length,
+            sequence_length=args.sequence_length,
         )
     train_values = dict(recipe.get("train", {}))
     flags = {

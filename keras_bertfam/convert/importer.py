@@ -55,8 +55,9 @@ import numpy as np
 from keras_bertfam.convert.checkpoint import Checkpoint, CheckpointError, read_checkpoint
 from keras_bertfam.convert.names import IGNORED, map_name
 from keras_bertfam.errors import InputError, OutputExistsError
+from keras_bertfam.kinds import IMPORT_TASKS
 
-TASKS = ("encoder", "pretraining")
+TASKS = IMPORT_TASKS
 REPORT_FILE = "import_report.json"
 logger = logging.getLogger("keras_bertfam")
 

@@ -39,6 +39,8 @@ import random
 from collections import Counter
 from collections.abc import Iterator, Sequence
 
+from keras_bertfam.data.packing import concatenate
+from keras_bertfam.deprecation import renamed_keywords
 from keras_bertfam.errors import InputError
 from keras_bertfam.kinds import SENTENCE_OBJECTIVES as OBJECTIVES
 
@@ -71,13 +73,6 @@ def _truncate_pair(a: list[int], b: list[int], max_tokens: int, rng: random.Rand
             del segment[len(segment) - back[side] :]
         if front[side]:
             del segment[: front[side]]
-
-
-def _pack(a, b, special):
-    cls, sep = special["cls"], special["sep"]
-    tokens = [cls, *a, sep] + ([*b, sep] if b is not None else [])
-    segments = [0] * (len(a) + 2) + ([1] * (len(b) + 1) if b is not None else [])
-    return tokens, segments
 
 
 class BalancedCoin:
@@ -147,7 +142,7 @@ def _pair_instances(
             if a and b:
                 coin.record(label)
                 _truncate_pair(a, b, max_tokens, rng)
-                tokens, segments = _pack(a, b, special)
+                tokens, segments = concatenate([a, b], special["cls"], special["sep"])
                 yield Instance(tokens, segments, label)
             elif not random_next:
                 skipped["one-sentence documents (no segment B)"] += 1
@@ -163,7 +158,7 @@ def _full_sentence_instances(docs, max_length, special):
     def emit(tokens):
         if tokens and tokens[-1] == sep:  # a document boundary needs no second [SEP]
             tokens = tokens[:-1]
-        packed, segments = _pack(tokens, None, special)
+        packed, segments = concatenate([tokens], special["cls"], special["sep"])
         return Instance(packed, segments, -1)
 
     buffer: list[int] = []
@@ -191,10 +186,11 @@ def _full_sentence_instances(docs, max_length, special):
         yield emit(buffer)
 
 
+@renamed_keywords(max_length="sequence_length")
 def make_instances(
     docs: Sequence[list[list[int]]],
     objective: str,
-    max_length: int,
+    sequence_length: int,
     special: dict,
     rng: random.Random,
     short_seq_prob: float = 0.1,
@@ -206,7 +202,7 @@ def make_instances(
         docs: documents, each a list of sentences, each a list of token ids;
             NSP draws its random segments from other documents of this group.
         objective: "nsp", "sop" or "none".
-        max_length: sequence length including [CLS] and [SEP]s.
+        sequence_length: sequence length including [CLS] and [SEP]s.
         special: ids with keys "cls" and "sep".
         rng: the random source (seeded by the caller).
         short_seq_prob: probability of a shorter target length (NSP/SOP).
@@ -214,14 +210,16 @@ def make_instances(
     """
     if objective not in OBJECTIVES:
         raise InputError(f"objective={objective!r} is not one of {list(OBJECTIVES)}")
-    if max_length < 5:
-        raise InputError(f"max_length={max_length} is too short for [CLS] A [SEP] B [SEP]")
+    if sequence_length < 5:
+        raise InputError(
+            f"sequence_length={sequence_length} is too short for [CLS] A [SEP] B [SEP]"
+        )
     if objective == "none":
-        yield from _full_sentence_instances(docs, max_length, special)
+        yield from _full_sentence_instances(docs, sequence_length, special)
         return
     skipped = skipped if skipped is not None else Counter()
     coin = BalancedCoin(rng)
     for index in range(len(docs)):
         yield from _pair_instances(
-            docs, index, objective, max_length, special, rng, short_seq_prob, skipped, coin
+            docs, index, objective, sequence_length, special, rng, short_seq_prob, skipped, coin
         )

@@ -24,7 +24,7 @@ Example:
 >>> corpus = os.path.join(folder, "corpus.txt")
 >>> _ = open(corpus, "w").write("a b c d.\\ne f g.\\n\\nh i j.\\na a b.\\n")
 >>> tok = bfd.load_tokenizer(folder)
->>> cfg = bfd.DataConfig(objective="sop", max_seq_length=16)
+>>> cfg = bfd.DataConfig(objective="sop", sequence_length=16)
 >>> x, y, sw = next(iter(bfd.pretraining_dataset([corpus], tok, cfg, batch_size=2)))
 >>> sorted(x)
 ['mask_positions', 'padding_mask', 'segment_ids', 'token_ids']
@@ -35,7 +35,9 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,7 +47,9 @@ import numpy as np
 from keras_bertfam.data.corpus import CorpusError, CorpusStats, read_documents
 from keras_bertfam.data.instances import OBJECTIVES, Instance, make_instances
 from keras_bertfam.data.masking import MaskingConfig, mask_batch
+from keras_bertfam.deprecation import renamed_keywords
 from keras_bertfam.errors import InputError
+from keras_bertfam.validate import require_choice, require_int, require_number
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +58,8 @@ class DataConfig:
 
     Args:
         objective: "nsp", "sop" or "none" (full sentences).
-        max_seq_length: tokens per sequence S, with [CLS]/[SEP].
+        sequence_length: tokens per sequence S, with [CLS]/[SEP]
+            (`sequence_length=` is accepted as its old name).
         short_seq_prob: probability of a shorter target length (NSP/SOP).
         masking: a `MaskingConfig`.
         format / documents: corpus format, see `keras_bertfam.data.corpus`.
@@ -63,7 +68,7 @@ class DataConfig:
     """
 
     objective: str = "nsp"
-    max_seq_length: int = 128
+    sequence_length: int = 128
     short_seq_prob: float = 0.1
     masking: MaskingConfig = dataclasses.field(default_factory=MaskingConfig)
     format: str = "bert"
@@ -71,23 +76,44 @@ class DataConfig:
     documents_per_group: int = 2000
 
     def __post_init__(self):
-        if self.objective not in OBJECTIVES:
-            raise InputError(f"objective={self.objective!r} is not one of {list(OBJECTIVES)}")
-        if self.max_seq_length < 5:
-            raise InputError(f"max_seq_length={self.max_seq_length} must be >= 5")
-        if not 0 <= self.short_seq_prob <= 1:
-            raise InputError(f"short_seq_prob={self.short_seq_prob!r} must be in [0, 1]")
-        if self.documents_per_group < 2:
-            raise InputError(f"documents_per_group={self.documents_per_group} must be >= 2")
+        require_choice("objective", self.objective, OBJECTIVES)
+        require_int("sequence_length", self.sequence_length, minimum=5)
+        require_number("short_seq_prob", self.short_seq_prob, minimum=0, maximum=1)
+        require_int("documents_per_group", self.documents_per_group, minimum=2)
+
+    @property
+    def max_seq_length(self) -> int:
+        """The old name of `sequence_length`."""
+        warnings.warn("DataConfig.max_seq_length is deprecated; use sequence_length",
+                      DeprecationWarning, stacklevel=2)  # fmt: skip
+        return self.sequence_length
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict) -> DataConfig:
+        """From `to_dict`'s output (or a recipe's "data"); files that name the length
+        `max_seq_length` read as they were written."""
         values = dict(values)
+        if "max_seq_length" in values and "sequence_length" not in values:
+            values["sequence_length"] = values.pop("max_seq_length")
         values["masking"] = MaskingConfig(**values.get("masking", {}))
         return cls(**values)
+
+
+DataConfig.__init__ = renamed_keywords(max_seq_length="sequence_length")(DataConfig.__init__)
+
+
+def read_data_config(path) -> DataConfig:
+    """The `DataConfig` of a `data_config.json` (as `pretrain` writes it)."""
+    path = Path(path)
+    try:
+        return DataConfig.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError) as err:
+        raise InputError(
+            f"{str(path)!r} is not a data config keras_bertfam can read: {err}"
+        ) from None
 
 
 def _label_key(objective):
@@ -137,7 +163,7 @@ def group_instances(group, index: int, tokenizer, config: DataConfig, seed: int,
         make_instances(
             tokenize_group(group, tokenizer, skipped),
             config.objective,
-            config.max_seq_length,
+            config.sequence_length,
             special,
             rng,
             config.short_seq_prob,
@@ -254,7 +280,7 @@ def unmasked_dataset(paths, tokenizer, config: DataConfig, seed: int = 0):
 
     pad_id = tokenizer.special_ids.get("pad", 0)
     paths = [str(paths)] if isinstance(paths, (str, Path)) else [str(p) for p in paths]
-    length = config.max_seq_length
+    length = config.sequence_length
 
     def generate():  # blocks of rows: the per-element cost stays in C++
         yield from padded_blocks(

@@ -150,7 +150,7 @@ def create_data(
     out_dir,
     config: DataConfig | None = None,
     masking: str = "static",
-    dupe_factor: int = 1,
+    dupe_factor: int = 5,
     seed: int = 12345,
     examples_per_shard: int = 10000,
     progress: bool = True,
@@ -216,7 +216,7 @@ def _write(corpus, tok, out, config, masking, dupe_factor, seed, examples_per_sh
             instances = iter_instances(
                 corpus, tok, config, seed + dupe, pass_stats, pass_skipped, workers
             )
-            blocks = padded_blocks(instances, 256, config.max_seq_length, pad_id)
+            blocks = padded_blocks(instances, 256, config.sequence_length, pad_id)
             for b, batch in enumerate(blocks):
                 if apply is not None:
                     masked = apply(
@@ -323,7 +323,8 @@ def load_data(
         ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=True)
     ds = ds.map(
-        lambda s: _parse(s, config.max_seq_length, predictions), num_parallel_calls=tf.data.AUTOTUNE
+        lambda s: _parse(s, config.sequence_length, predictions),
+        num_parallel_calls=tf.data.AUTOTUNE,
     )
     if static:
         return ds.map(lambda b: to_fit_format(b, config.objective)).prefetch(tf.data.AUTOTUNE)

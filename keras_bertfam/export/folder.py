@@ -20,9 +20,9 @@ Example:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from keras_bertfam.deprecation import renamed_keywords
 from keras_bertfam.errors import InputError
 from keras_bertfam.kinds import EXPORT_FORMATS
 from keras_bertfam.training.finetune import model_limits
@@ -34,13 +34,14 @@ FORMATS = EXPORT_FORMATS
 def load_for_export(folder):
     """(model, tokenizer or None, info) of a model folder; info has task, labels, pairs, length.
 
-    `info["max_sequence_length"]` is the length the model was trained or fine-tuned
+    `info["sequence_length"]` is the length the model was trained or fine-tuned
     at when the folder says (`task.json`, or a pretrain run's `data_config.json`).
     """
     from keras_bertfam.convert.importer import from_pretrained
+    from keras_bertfam.data.pipeline import read_data_config
     from keras_bertfam.data.tokenizers import find_tokenizer
     from keras_bertfam.export.saved_model import task_of
-    from keras_bertfam.training.finetune import TASK_FILE, load_finetuned
+    from keras_bertfam.training.evaluate import TASK_FILE, load_finetuned
 
     folder = Path(folder)
     if (folder / TASK_FILE).is_file():
@@ -48,9 +49,8 @@ def load_for_export(folder):
         return model, tokenizer, info
     model = from_pretrained(folder, task="encoder")
     info = {"task": task_of(model), "labels": None, "pairs": False}
-    data_config = folder / "data_config.json"
-    if data_config.is_file():
-        info["max_sequence_length"] = json.loads(data_config.read_text())["max_seq_length"]
+    if (folder / "data_config.json").is_file():
+        info["sequence_length"] = read_data_config(folder / "data_config.json").sequence_length
     return model, find_tokenizer(folder), info
 
 
@@ -58,7 +58,7 @@ def sequence_length_for(model, info: dict, requested: int | None) -> int:
     """The export's sequence length: `requested`, else what the folder was trained at,
     else min(128, the model's); never more than the model's position table serves."""
     limit = model_limits(model)["max_sequence_length"]
-    length = requested or info.get("max_sequence_length") or min(128, limit or 128)
+    length = requested or info.get("sequence_length") or min(128, limit or 128)
     require_int("sequence_length", length, minimum=3)
     if limit is not None and length > limit:
         raise InputError(
@@ -67,28 +67,35 @@ def sequence_length_for(model, info: dict, requested: int | None) -> int:
     return length
 
 
-def representative_inputs(path, tokenizer, sequence_length: int, rows: int = 200):
-    """Input dicts for int8 calibration from a create-data folder or a task file."""
+def representative_inputs(path, tokenizer, sequence_length: int, task: str, rows: int = 200):
+    """Input dicts for int8 calibration from a create-data folder or a task file.
+
+    A task file is read as the model's task reads its files (`task`, a task name
+    or "encoder"); an encoder takes the default task's files (texts and labels,
+    the labels unused).
+    """
+    from keras_bertfam import tasks
+    from keras_bertfam.data.batching import batches
     from keras_bertfam.data.records import MANIFEST, load_data
-    from keras_bertfam.data.tasks import batches, prepare
 
     path = Path(path)
     if (path / MANIFEST).is_file():
         return [x for x, *_ in load_data(path, batch_size=8).take(rows // 8)]
     if tokenizer is None:
         raise InputError("calibrating on a task file needs the model folder's tokenizer")
-    task = "question_answering" if path.suffix == ".json" else "classification"
-    data = prepare(task, path, tokenizer, sequence_length)
+    spec = tasks.get(task if task in tasks.names() else tasks.DEFAULT)
+    data = spec.prepare(path, tokenizer, sequence_length)
     dataset = batches(data["features"], data["targets"], 8, sequence_length, bucketing=False)
     return [x for x, *_ in dataset.take(rows // 8)]
 
 
+@renamed_keywords(max_seq_length="sequence_length")
 def export_folder(
     folder,
     fmt: str = "saved_model",
     root="saved_models",
     name: str | None = None,
-    max_seq_length: int | None = None,
+    sequence_length: int | None = None,
     text: bool = True,
     overwrite: bool = False,
     quantization: str = "float32",
@@ -101,7 +108,7 @@ def export_folder(
     require_choice("format", fmt, FORMATS)
     model, tokenizer, info = load_for_export(folder)
     name = name or Path(folder).resolve().name
-    length = sequence_length_for(model, info, max_seq_length)
+    length = sequence_length_for(model, info, sequence_length)
     vocabulary = model_limits(model)["vocabulary_size"]
     if text and tokenizer is not None and vocabulary and tokenizer.vocabulary_size > vocabulary:
         raise InputError(
@@ -119,7 +126,7 @@ def export_folder(
             tokenizer if text else None,
             root,
             name,
-            max_seq_length=length,
+            sequence_length=length,
             overwrite=overwrite,
             labels=info.get("labels"),
             pairs=bool(info.get("pairs")),
@@ -129,7 +136,7 @@ def export_folder(
     path = Path(root) / name / f"{name}-{suffix}{quantization}.tflite"
     samples = None
     if representative is not None:
-        samples = representative_inputs(representative, tokenizer, length)
+        samples = representative_inputs(representative, tokenizer, length, info["task"])
     report = export_tflite(
         model,
         path,

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+from keras_bertfam.deprecation import renamed_keywords
 from keras_bertfam.kinds import sharing_plan
 from keras_bertfam.models.config import EncoderConfig
 
@@ -72,11 +73,12 @@ def parameter_breakdown(config: EncoderConfig) -> dict[str, int]:
     return rows
 
 
-def training_flops_per_token(config: EncoderConfig, seq_length: int, predictions: int) -> dict:
+@renamed_keywords(seq_length="sequence_length")
+def training_flops_per_token(config: EncoderConfig, sequence_length: int, predictions: int) -> dict:
     """Training FLOPs per input token (forward + backward = 3x forward, 2 FLOPs per MAC).
 
     Args:
-        seq_length: tokens per sequence S.
+        sequence_length: tokens per sequence S.
         predictions: masked positions P per sequence scored by the MLM head.
     """
     V, E, H, Im, L, S = (
@@ -85,7 +87,7 @@ def training_flops_per_token(config: EncoderConfig, seq_length: int, predictions
         config.hidden_dim,
         config.intermediate_dim,
         config.num_layers * config.inner_group_size,
-        seq_length,
+        sequence_length,
     )
     forward_macs = {
         "embedding projection": E * H if E != H else 0,
@@ -104,7 +106,8 @@ def unfactorized_unshared(config: EncoderConfig) -> EncoderConfig:
     return config.replace(embedding_dim=None, num_groups=None, sharing="none")
 
 
-def info_table(config: EncoderConfig, seq_length: int = 128, predictions: int = 20) -> str:
+@renamed_keywords(seq_length="sequence_length")
+def info_table(config: EncoderConfig, sequence_length: int = 128, predictions: int = 20) -> str:
     """A printable table of parameters and FLOPs, beside the E = H, unshared baseline."""
     base = unfactorized_unshared(config)
     lines = [
@@ -115,11 +118,11 @@ def info_table(config: EncoderConfig, seq_length: int = 128, predictions: int = 
         lines.append(_row(name, ours[name], theirs[name]))
     lines.append("")
     lines.append(
-        f"{f'training FLOPs per token (S={seq_length}, P={predictions})':<55} "
+        f"{f'training FLOPs per token (S={sequence_length}, P={predictions})':<55} "
         f"{'this config':>14} {'E=H, unshared':>14} {'saved':>7}"
     )
-    ours = training_flops_per_token(config, seq_length, predictions)
-    theirs = training_flops_per_token(base, seq_length, predictions)
+    ours = training_flops_per_token(config, sequence_length, predictions)
+    theirs = training_flops_per_token(base, sequence_length, predictions)
     for name in ours:
         lines.append(_row(name, ours[name], theirs[name]))
     return "\n".join(lines)

@@ -5,12 +5,8 @@
 name) and returns one functional `keras.Model` over the contract inputs
 `token_ids`, `segment_ids`, `padding_mask`:
 
-| task | head | outputs |
-| --- | --- | --- |
-| "classification" | pooling + dropout + Dense (single texts or pairs) | `logits` [batch, C] |
-| "token_classification" | dropout + Dense on every position | `logits` [batch, seq, C] |
-| "question_answering" | Dense(2) per position, padding masked | `start_logits`, `end_logits` |
-| "multiple_choice" | inputs [batch, C, seq]; pooling + Dense(1) per choice | `logits` [batch, C] |
+each task's head comes from its module in `keras_bertfam.tasks` (see the table
+there).
 
 Pooling: "pooled" (BERT's tanh pooler on [CLS]; the default when the encoder
 has one), "cls" (the raw first token) or "mean" (the mean of the real tokens,
@@ -41,24 +37,14 @@ from __future__ import annotations
 
 import keras
 
+from keras_bertfam import tasks
 from keras_bertfam.errors import InputError
-from keras_bertfam.layers import (
-    FoldChoices,
-    SentenceHead,
-    SequencePooling,
-    SpanLogits,
-    UnfoldChoices,
-)
-from keras_bertfam.models.builders import (
-    ENCODER_INPUTS,
-    build_encoder,
-    encoder_of,
-    has_pooler_dense,
-)
+from keras_bertfam.kinds import HEAD_INITS, POOLINGS
+from keras_bertfam.models.builders import build_encoder, encoder_of, has_pooler_dense
 from keras_bertfam.models.model import BertfamModel
+from keras_bertfam.validate import require_choice
 
-TASKS = ("classification", "token_classification", "question_answering", "multiple_choice")
-POOLINGS = ("pooled", "cls", "mean")
+TASKS = tasks.names()
 
 
 def build_task_model(
@@ -77,21 +63,21 @@ def build_task_model(
     Args:
         encoder: a keras_bertfam encoder or pretrainer `keras.Model`, or an
             `EncoderConfig` / preset name (then built with `**overrides`).
-        task: one of "classification", "token_classification",
-            "question_answering", "multiple_choice".
-        num_classes: classes (classification, token classification) or
-            choices per example (multiple choice); unused for QA.
-        pooling: "pooled", "cls" or "mean" for classification and multiple
-            choice; None means "pooled" if the encoder has a pooler Dense, else
-            "cls" (for an encoder without one, "pooled" is the first token too).
+        task: a task name of `keras_bertfam.tasks.names()`.
+        num_classes: the head's width: classes (classification, token
+            classification) or choices per example (multiple choice); the tasks
+            with a fixed width (question answering) ignore it.
+        pooling: "pooled", "cls" or "mean" for the pooling heads; None means
+            "pooled" if the encoder has a pooler Dense, else "cls" (for an
+            encoder without one, "pooled" is the first token too).
         dropout: dropout before the head's Dense layer.
         head_init: "fan_in_uniform" or "truncated_normal" (with `initializer_range`);
             see the module docstring.
     """
-    if task not in TASKS:
-        raise InputError(f"task={task!r} is not one of {list(TASKS)}")
-    if task != "question_answering" and not (isinstance(num_classes, int) and num_classes >= 1):
+    spec = tasks.get(task)
+    if spec.needs_num_classes and not (isinstance(num_classes, int) and num_classes >= 1):
         raise InputError(f"task={task!r} needs num_classes >= 1, got num_classes={num_classes!r}")
+    require_choice("head_init", head_init, HEAD_INITS)
     if not isinstance(encoder, keras.Model):
         encoder = build_encoder(encoder, **overrides)
     elif overrides:
@@ -99,42 +85,14 @@ def build_task_model(
     encoder = encoder_of(encoder)
     if pooling is None:
         pooling = "pooled" if has_pooler_dense(encoder) else "cls"
-    if pooling not in POOLINGS:
-        raise InputError(f"pooling={pooling!r} is not one of {list(POOLINGS)}")
+    require_choice("pooling", pooling, POOLINGS)
     if pooling == "pooled" and "pooled_output" not in encoder.output:
         raise InputError("pooling='pooled' needs an encoder with a pooler; use 'cls' or 'mean'")
-    head = dict(dropout=dropout, initializer_range=initializer_range, init=head_init)
-    pooled = task in ("classification", "multiple_choice") and pooling == "pooled"
-    if not pooled and "pooled_output" in encoder.output:
+    if not spec.uses_pooled_output(pooling) and "pooled_output" in encoder.output:
         # the pooler would get no gradient (and cost a matmul): leave it out of the graph
         outputs = {"sequence_output": encoder.output["sequence_output"]}
         encoder = BertfamModel(encoder.input, outputs, name=encoder.name)
-
-    if task == "multiple_choice":
-        inputs = {
-            n: keras.Input((num_classes, None), dtype="int32", name=n) for n in ENCODER_INPUTS
-        }
-        flat = {n: FoldChoices(name=f"fold_{n}")(inputs[n]) for n in ENCODER_INPUTS}
-    else:
-        inputs = {n: keras.Input((None,), dtype="int32", name=n) for n in ENCODER_INPUTS}
-        flat = inputs
-    encoded = encoder(flat)
-    sequence = encoded["sequence_output"]
-
-    if task in ("classification", "multiple_choice"):
-        if pooling == "pooled":
-            features = encoded["pooled_output"]
-        else:
-            features = SequencePooling(pooling, name="pooling")(sequence, flat["padding_mask"])
-        units = num_classes if task == "classification" else 1
-        logits = SentenceHead(units, name="classifier", **head)(features)
-        if task == "multiple_choice":
-            logits = UnfoldChoices(num_classes, name="choices")(logits)
-        outputs = {"logits": logits}
-    elif task == "token_classification":
-        outputs = {"logits": SentenceHead(num_classes, name="classifier", **head)(sequence)}
-    else:
-        scores = SentenceHead(2, name="span_classifier", **head)(sequence)
-        start, end = SpanLogits(name="span_logits")(scores, inputs["padding_mask"])
-        outputs = {"start_logits": start, "end_logits": end}
+    inputs, encoder_inputs = spec.model_inputs(num_classes)
+    head = dict(dropout=dropout, initializer_range=initializer_range, init=head_init)
+    outputs = spec.head(encoder(encoder_inputs), encoder_inputs, num_classes, pooling, head)
     return BertfamModel(inputs, outputs, name=name or task)

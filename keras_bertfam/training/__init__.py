@@ -1,16 +1,28 @@
-"""Training: optimizers and schedules, strategies, callbacks, the `pretrain` recipe."""
+"""Training: optimizers and schedules, strategies, callbacks, the `pretrain` and `finetune` recipes.
 
-from keras_bertfam.training.loop import fit_distributed
-from keras_bertfam.training.optimizers import WarmupPolynomialDecay, build_optimizer
-from keras_bertfam.training.recipe import TrainConfig, compile_pretrainer, pretrain
-from keras_bertfam.training.strategy import get_strategy
+The names below are imported on first use (they import Keras and TensorFlow), so
+that reading a recipe's defaults, as the command line does, stays instant.
+"""
 
-__all__ = [
-    "TrainConfig",
-    "WarmupPolynomialDecay",
-    "build_optimizer",
-    "compile_pretrainer",
-    "fit_distributed",
-    "get_strategy",
-    "pretrain",
-]
+import importlib
+
+_LAZY = {
+    "TrainConfig": "keras_bertfam.training.recipe",
+    "compile_pretrainer": "keras_bertfam.training.recipe",
+    "pretrain": "keras_bertfam.training.recipe",
+    "WarmupPolynomialDecay": "keras_bertfam.training.optimizers",
+    "build_optimizer": "keras_bertfam.training.optimizers",
+    "fit_distributed": "keras_bertfam.training.loop",
+    "get_strategy": "keras_bertfam.training.strategy",
+    "finetune": "keras_bertfam.training.finetune",
+    "evaluate": "keras_bertfam.training.evaluate",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'keras_bertfam.training' has no attribute {name!r}")
+
+
+__all__ = sorted(_LAZY)

