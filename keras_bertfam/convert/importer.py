@@ -210,10 +210,20 @@ def from_pretrained(
         model = build_encoder(config, dtype=dtype, name=name)
     else:
         model = build_pretrainer(config, dtype=dtype, name=name)
+    report = _load_parts(model, weights, config, checkpoint.source, str(path), task,
+                         allow_missing)  # fmt: skip
+    _log_report(report)
+    model.bertfam_config = config
+    return (model, report) if return_report else model
+
+
+def _load_parts(model, weights, config, source_format, source, task, allow_missing) -> dict:
+    """Load `weights` into `model` strictly, the optional parts following the checkpoint;
+    returns the import report (what was initialized fresh, absent or dropped)."""
     model_paths = [variable.path for variable in model.weights]
     report = {
-        "source": str(path),
-        "format": checkpoint.source,
+        "source": source,
+        "format": source_format,
         "task": task,
         "objective": config.sentence_objective,
         "pooler": config.pooler,
@@ -235,9 +245,7 @@ def from_pretrained(
             report["absent"].append("pooler")
     left = load_into(model, weights, (*allow_missing, *fresh_prefixes), drop=tuple(drop_prefixes))
     report["initialized_fresh"] += [p for p in left if not p.startswith(tuple(fresh_prefixes))]
-    _log_report(report)
-    model.bertfam_config = config
-    return (model, report) if return_report else model
+    return report
 
 
 def _log_report(report: dict) -> None:

@@ -141,15 +141,23 @@ def mask_batch(
     import tensorflow as tf
 
     token_ids = tf.convert_to_tensor(token_ids, tf.int32)
-    batch, seq = tf.shape(token_ids)[0], tf.shape(token_ids)[1]
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=5)
+    maskable, unit, num_units = _units(token_ids, padding_mask, word_start_table, special_ids,
+                                       config.strategy)  # fmt: skip
+    chosen = _choose(maskable, unit, num_units, config, seeds)
+    masked = _replace(token_ids, chosen, mask_id, vocabulary_size, config, seeds)
+    return {"token_ids": masked, **_targets(token_ids, chosen, config.max_predictions_per_seq)}
+
+
+def _units(token_ids, padding_mask, word_start_table, special_ids, strategy: str):
+    """(maskable [B, S], the unit of every token [B, S] or -1, units per row [B]): units are
+    tokens, or whole words (a word-start token and the pieces after it)."""
+    import tensorflow as tf
 
     specials = tf.constant(np.asarray(special_ids, np.int32))
     is_special = tf.reduce_any(token_ids[..., None] == specials, axis=-1)
     maskable = tf.logical_and(tf.cast(padding_mask, tf.bool), tf.logical_not(is_special))
-
-    # -- units: tokens or whole words, numbered 0.. within each row ----------------
-    if config.strategy == "token":
+    if strategy == "token":
         starts = maskable
     else:
         table = tf.constant(np.asarray(word_start_table, bool))
@@ -157,7 +165,15 @@ def mask_batch(
         previous = tf.pad(maskable[:, :-1], [[0, 0], [1, 0]])
         starts = maskable & (begins | tf.logical_not(previous))
     unit = tf.where(maskable, tf.cumsum(tf.cast(starts, tf.int32), axis=1) - 1, -1)
-    num_units = tf.reduce_sum(tf.cast(starts, tf.int32), axis=1)  # [B]
+    return maskable, unit, tf.reduce_sum(tf.cast(starts, tf.int32), axis=1)
+
+
+def _choose(maskable, unit, num_units, config: MaskingConfig, seeds):
+    """The tokens to predict [B, S]: spans of units visited in a random order, each kept
+    when it fits the row's budget and overlaps no span chosen before."""
+    import tensorflow as tf
+
+    batch, seq = tf.shape(unit)[0], tf.shape(unit)[1]
     # tokens per unit: [B, S] (units are indexed by their rank, at most S of them)
     flat = tf.where(unit >= 0, unit + tf.range(batch)[:, None] * seq, batch * seq)
     unit_len = tf.reshape(
@@ -165,13 +181,9 @@ def mask_batch(
     )
     # exclusive prefix sums give the token length of any span of units
     prefix = tf.pad(tf.cumsum(unit_len, axis=1), [[0, 0], [1, config.span_words]])
-
     positions = tf.range(seq)[None, :]
-    max_n = config.span_words
-    ns = tf.range(1, max_n + 1)
-    span_n = span_lengths(num_units, seq, max_n, seeds[0])
-
-    # -- visit spans in random priority order --------------------------------------
+    ns = tf.range(1, config.span_words + 1)
+    span_n = span_lengths(num_units, seq, config.span_words, seeds[0])
     priority = tf.random.stateless_uniform([batch, seq], seeds[1])
     priority = tf.where(positions < num_units[:, None], priority, -1.0)
     order = tf.argsort(priority, axis=1, direction="DESCENDING", stable=True)
@@ -205,12 +217,17 @@ def mask_batch(
     _, _, chosen_units = tf.while_loop(
         more, visit, (tf.constant(0), budget, tf.zeros([batch, seq], tf.bool))
     )
-    chosen = tf.gather(chosen_units, tf.maximum(unit, 0), batch_dims=1) & maskable
+    return tf.gather(chosen_units, tf.maximum(unit, 0), batch_dims=1) & maskable
 
-    # -- 80 / 10 / 10 replacement ----------------------------------------------------
-    draw = tf.random.stateless_uniform([batch, seq], seeds[2])
+
+def _replace(token_ids, chosen, mask_id: int, vocabulary_size: int, config, seeds):
+    """BERT's 80/10/10: a chosen token becomes [MASK], a random token, or stays."""
+    import tensorflow as tf
+
+    shape = tf.shape(token_ids)
+    draw = tf.random.stateless_uniform(shape, seeds[2])
     random_ids = tf.random.stateless_uniform(
-        [batch, seq], seeds[3], minval=0, maxval=vocabulary_size, dtype=tf.int32
+        shape, seeds[3], minval=0, maxval=vocabulary_size, dtype=tf.int32
     )
     to_mask = chosen & (draw < config.mask_token_rate)
     to_random = (
@@ -218,20 +235,23 @@ def mask_batch(
         & (draw >= config.mask_token_rate)
         & (draw < config.mask_token_rate + config.random_token_rate)
     )
-    masked = tf.where(to_mask, mask_id, tf.where(to_random, random_ids, token_ids))
+    return tf.where(to_mask, mask_id, tf.where(to_random, random_ids, token_ids))
 
-    # -- positions, padded to P with weight 0 ------------------------------------------
-    P = config.max_predictions_per_seq
+
+def _targets(token_ids, chosen, predictions: int) -> dict:
+    """The chosen positions (in order), their original ids and weights, padded to P."""
+    import tensorflow as tf
+
+    seq = tf.shape(token_ids)[1]
+    positions = tf.range(seq)[None, :]
     key = tf.where(chosen, positions, positions + seq)
-    first = tf.argsort(key, axis=1, stable=True)[:, :P]
-    first = tf.pad(first, [[0, 0], [0, tf.maximum(P - tf.shape(first)[1], 0)]])
+    first = tf.argsort(key, axis=1, stable=True)[:, :predictions]
+    first = tf.pad(first, [[0, 0], [0, tf.maximum(predictions - tf.shape(first)[1], 0)]])
     count = tf.reduce_sum(tf.cast(chosen, tf.int32), axis=1)
-    weights = tf.range(P)[None, :] < count[:, None]
+    weights = tf.range(predictions)[None, :] < count[:, None]
     mask_positions = tf.where(weights, first, 0)
-    mask_ids = tf.where(weights, tf.gather(token_ids, mask_positions, batch_dims=1), 0)
     return {
-        "token_ids": masked,
         "mask_positions": tf.cast(mask_positions, tf.int32),
-        "mask_ids": mask_ids,
+        "mask_ids": tf.where(weights, tf.gather(token_ids, mask_positions, batch_dims=1), 0),
         "mask_weights": tf.cast(weights, tf.float32),
     }

@@ -47,32 +47,14 @@ LOG = logging.getLogger("keras_bertfam")
 
 
 @renamed_keywords(max_sequence_length="sequence_length")
-def finetune(
-    model,
-    train,
-    dev=None,
-    task: str = tasks.DEFAULT,
-    out="runs/finetune",
-    epochs: int = 3,
-    batch_size: int = 32,
-    learning_rate: float = 5e-5,
-    warmup_ratio: float = 0.1,
-    weight_decay: float = 0.01,
-    clipnorm: float | None = None,
-    sequence_length: int = 128,
-    pooling: str | None = None,
-    dropout: float = 0.1,
-    head_init: str = "fan_in_uniform",
-    patience: int = 2,
-    bucketing: bool = True,
-    jit: bool = False,
-    seed: int = 0,
-    tokenizer=None,
-    verbose: int = 1,
-    header: str = "auto",
-    overwrite: bool = False,
-    callbacks=(),
-) -> dict:
+def finetune(model, train, dev=None, task: str = tasks.DEFAULT, out="runs/finetune",
+             epochs: int = 3, batch_size: int = 32, learning_rate: float = 5e-5,
+             warmup_ratio: float = 0.1, weight_decay: float = 0.01, clipnorm: float | None = None,
+             sequence_length: int = 128, pooling: str | None = None, dropout: float = 0.1,
+             head_init: str = "fan_in_uniform", patience: int = 2, bucketing: bool = True,
+             jit: bool = False, seed: int = 0, tokenizer=None, verbose: int = 1,
+             header: str = "auto", overwrite: bool = False, callbacks=(),
+) -> dict:  # fmt: skip
     """Fine-tune `model` (a checkpoint path or an encoder `keras.Model`) on `train`.
 
     Args:
@@ -106,9 +88,6 @@ def finetune(
     """
     import keras
 
-    from keras_bertfam.convert.importer import from_pretrained
-    from keras_bertfam.data.tokenizers import load_tokenizer
-
     _check_arguments(locals())  # every argument, before anything is read
     keras.utils.set_random_seed(seed)
     out = Path(out)
@@ -118,6 +97,40 @@ def finetune(
             f"out={str(out)!r} is the model folder itself; write the fine-tuned model to "
             "another folder"
         )
+    encoder, tokenizer = _encoder_and_tokenizer(model, source, tokenizer, sequence_length)
+    spec = tasks.get(task)
+    train_data, dev_data = _task_data(spec, train, dev, tokenizer, sequence_length, header)
+    examples = len(train_data["features"]["token_ids"])
+    if batch_size > examples:
+        raise InputError(
+            f"batch_size={batch_size} is larger than the {examples} training examples "
+            f"of {str(train)!r}"
+        )
+    settings = dict(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                    warmup_ratio=warmup_ratio, weight_decay=weight_decay, clipnorm=clipnorm,
+                    sequence_length=sequence_length, pooling=pooling, dropout=dropout,
+                    head_init=head_init, patience=patience, bucketing=bucketing, jit=jit,
+                    seed=seed, verbose=verbose)  # fmt: skip
+    configuration = {"model": str(source.resolve()) if source is not None else encoder.name,
+                     "task": task, "train": _file_identity(train),
+                     "dev": _file_identity(dev) if dev else None, "header": header,
+                     "tokenizer_files": [str(f) for f in tokenizer.files], **settings}  # fmt: skip
+    with RunFolder(out, "finetune", configuration, overwrite, ignored=("verbose",)) as run:
+        if run.state == "complete":
+            summary = json.loads((out / SUMMARY).read_text(encoding="utf-8"))
+            return {**summary, "already_complete": True}
+        task_model, summary = _fit(encoder, spec, train_data, dev_data, tokenizer, run, settings,
+                                   list(callbacks))  # fmt: skip
+        return _write_outputs(task_model, summary, source, spec, train_data, dev_data,
+                              tokenizer, run, settings)  # fmt: skip
+
+
+def _encoder_and_tokenizer(model, source, tokenizer, sequence_length):
+    """The encoder (imported when `model` is a path) and its tokenizer, checked against
+    the sequence length."""
+    from keras_bertfam.convert.importer import from_pretrained
+    from keras_bertfam.data.tokenizers import load_tokenizer
+
     if tokenizer is None:
         if source is None:
             raise InputError("a model passed as a keras.Model needs tokenizer=")
@@ -131,7 +144,11 @@ def finetune(
             f"max_sequence_length={limit} (its position table has no rows for longer "
             "sequences)"
         )
-    spec = tasks.get(task)
+    return encoder, tokenizer
+
+
+def _task_data(spec, train, dev, tokenizer, sequence_length, header):
+    """(train data, dev data or None), read and encoded, and said in the log."""
     train_data = spec.prepare(train, tokenizer, sequence_length, header=header)
     dev_data = None
     if dev:
@@ -139,37 +156,11 @@ def finetune(
     for part, data in (("train", train_data), ("dev", dev_data)):
         if data is not None:
             LOG.info("%s: %s", part, describe_summary(data["summary"]))
-    examples = len(train_data["features"]["token_ids"])
-    if batch_size > examples:
-        raise InputError(
-            f"batch_size={batch_size} is larger than the {examples} training examples "
-            f"of {str(train)!r}"
-        )
-    settings = dict(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                    warmup_ratio=warmup_ratio, weight_decay=weight_decay, clipnorm=clipnorm,
-                    sequence_length=sequence_length, pooling=pooling, dropout=dropout,
-                    head_init=head_init, patience=patience, bucketing=bucketing, jit=jit,
-                    seed=seed, verbose=verbose)  # fmt: skip
-    extra_callbacks = list(callbacks)
-    configuration = {
-        "model": str(source.resolve()) if source is not None else encoder.name,
-        "task": task,
-        "train": _file_identity(train),
-        "dev": _file_identity(dev) if dev else None,
-        "header": header,
-        "tokenizer_files": [str(f) for f in tokenizer.files],
-        **settings,
-    }
-    with RunFolder(out, "finetune", configuration, overwrite, ignored=("verbose",)) as run:
-        if run.state == "complete":
-            summary = json.loads((out / SUMMARY).read_text(encoding="utf-8"))
-            return {**summary, "already_complete": True}
-        return _train_task(encoder, source, spec, train_data, dev_data, tokenizer, run, settings,
-                           extra_callbacks)  # fmt: skip
+    return train_data, dev_data
 
 
-def _train_task(encoder, source, spec, train_data, dev_data, tokenizer, run, a,
-                extra_callbacks) -> dict:  # fmt: skip
+def _fit(encoder, spec, train_data, dev_data, tokenizer, run, a, extra_callbacks):
+    """Train the task model; returns (the best epoch's model, the summary so far)."""
     import keras
 
     from keras_bertfam.data.batching import batches
@@ -179,10 +170,9 @@ def _train_task(encoder, source, spec, train_data, dev_data, tokenizer, run, a,
     from keras_bertfam.training.recipe import compile_pretrainer
 
     pad_id = tokenizer.special_ids.get("pad", 0)
-    labels = train_data["labels"]
-    num_classes = spec.num_classes(train_data)
-    task_model = build_task_model(encoder, spec.name, num_classes, pooling=a["pooling"],
-                                  dropout=a["dropout"], head_init=a["head_init"])  # fmt: skip
+    task_model = build_task_model(encoder, spec.name, spec.num_classes(train_data),
+                                  pooling=a["pooling"], dropout=a["dropout"],
+                                  head_init=a["head_init"])  # fmt: skip
 
     def dataset(data, shuffle):
         return batches(data["features"], data["targets"], a["batch_size"],
@@ -191,16 +181,9 @@ def _train_task(encoder, source, spec, train_data, dev_data, tokenizer, run, a,
 
     train_ds = dataset(train_data, shuffle=True)
     total = int(train_ds.cardinality()) * a["epochs"]
-    optimizer = build_optimizer(
-        "adamw",
-        task_model,
-        a["learning_rate"],
-        total,
-        int(a["warmup_ratio"] * total),
-        a["weight_decay"],
-        global_clipnorm=a["clipnorm"],
-        epsilon=1e-8,
-    )
+    optimizer = build_optimizer("adamw", task_model, a["learning_rate"], total,
+                                int(a["warmup_ratio"] * total), a["weight_decay"],
+                                global_clipnorm=a["clipnorm"], epsilon=1e-8)  # fmt: skip
     compile_pretrainer(task_model, optimizer, a["jit"])
     guard, epoch_times = DivergenceGuard(), EpochTimer()
     callbacks = [guard, epoch_times, keras.callbacks.TensorBoard(str(run.path / "logs")),
@@ -211,7 +194,6 @@ def _train_task(encoder, source, spec, train_data, dev_data, tokenizer, run, a,
             keras.callbacks.EarlyStopping("val_loss", patience=a["patience"]),
             keras.callbacks.ModelCheckpoint(str(best), "val_loss", save_best_only=True),
         ]
-    tokens = sum(map(len, _flat_sequences(train_data["features"]["token_ids"])))
     history = task_model.fit(
         train_ds,
         validation_data=dataset(dev_data, shuffle=False) if dev_data else None,
@@ -230,12 +212,8 @@ def _train_task(encoder, source, spec, train_data, dev_data, tokenizer, run, a,
         task_model.save(best)
     task_model = load_model(best)
     os.replace(best, run.path / "model.keras")
-    task_info = {"task": spec.name, "labels": labels, "sequence_length": a["sequence_length"],
-                 **spec.info(train_data),
-                 "source": str(source) if source is not None else None}  # fmt: skip
-    run.write_json(TASK_FILE, task_info)
-    run.copy_tokenizer(tokenizer)
-    summary = {
+    tokens = sum(map(len, _flat_sequences(train_data["features"]["token_ids"])))
+    return task_model, {
         "epochs_run": len(history.history["loss"]),
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
         "train_examples": len(train_data["rows"]),
@@ -246,7 +224,18 @@ def _train_task(encoder, source, spec, train_data, dev_data, tokenizer, run, a,
         "train_tokens_per_epoch": tokens,
         "useful_tokens_per_s": [tokens / t for t in epoch_times.seconds],
     }
+
+
+def _write_outputs(task_model, summary, source, spec, train_data, dev_data, tokenizer, run, a):
+    """task.json, the tokenizer, the dev report and predictions, the summary; then done."""
+    labels = train_data["labels"]
+    task_info = {"task": spec.name, "labels": labels, "sequence_length": a["sequence_length"],
+                 **spec.info(train_data),
+                 "source": str(source) if source is not None else None}  # fmt: skip
+    run.write_json(TASK_FILE, task_info)
+    run.copy_tokenizer(tokenizer)
     if dev_data:
+        pad_id = tokenizer.special_ids.get("pad", 0)
         report, predictions = predict_and_score(
             task_model, dev_data, spec.name, labels, a["batch_size"], a["sequence_length"],
             pad_id, _null_threshold(task_info, None),

@@ -83,16 +83,7 @@ def fit_distributed(
     Returns:
         The `History` callback, as `fit` returns it.
     """
-    if not steps_per_epoch or steps_per_epoch < 1:
-        raise InputError(f"steps_per_epoch must be >= 1, got {steps_per_epoch}")
-    if accumulate < 1:
-        raise InputError(f"accumulate must be >= 1, got {accumulate}")
-    if accumulate > 1 and getattr(model.optimizer, "gradient_accumulation_steps", None):
-        raise InputError(
-            "accumulate > 1 with an optimizer that accumulates too "
-            f"(gradient_accumulation_steps={model.optimizer.gradient_accumulation_steps}): "
-            "build it with accumulate=1"
-        )
+    _check_arguments(model, steps_per_epoch, accumulate)
     strategy = model.distribute_strategy
     distributed = _distribute(strategy, dataset)
     # As in fit: a first iterator only builds, training reads a fresh one (so datasets
@@ -113,7 +104,7 @@ def fit_distributed(
     )
     model.stop_training = False
     callbacks.on_train_begin()
-    # BackupAndRestore tells fit where to resume through this attribute.
+    # a resumed run's checkpoint callback says where to resume through this attribute
     initial_epoch = getattr(model, "_initial_epoch", None) or initial_epoch
     training_logs = logs = None
     for epoch in range(initial_epoch, epochs):
@@ -137,6 +128,19 @@ def fit_distributed(
         model.optimizer.finalize_variable_values(model.trainable_weights)
     callbacks.on_train_end(logs=training_logs)
     return history
+
+
+def _check_arguments(model, steps_per_epoch, accumulate):
+    if not steps_per_epoch or steps_per_epoch < 1:
+        raise InputError(f"steps_per_epoch must be >= 1, got {steps_per_epoch}")
+    if accumulate < 1:
+        raise InputError(f"accumulate must be >= 1, got {accumulate}")
+    if accumulate > 1 and getattr(model.optimizer, "gradient_accumulation_steps", None):
+        raise InputError(
+            "accumulate > 1 with an optimizer that accumulates too "
+            f"(gradient_accumulation_steps={model.optimizer.gradient_accumulation_steps}): "
+            "build it with accumulate=1"
+        )
 
 
 def _distribute(strategy, dataset):

@@ -210,93 +210,32 @@ def _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker, 
     import tensorflow as tf
 
     out = run.path
-    epochs = train.steps // train.checkpoint_every
-    micro_steps_per_epoch = train.checkpoint_every * train.accumulate
     # Keras' fit cannot train under multi-worker, and its optimizer's accumulation fails
     # under any strategy: both run in fit_distributed, which accumulates in the step.
     own_loop = multi_worker or train.accumulate > 1
     done = Checkpoint.progress(out / BACKUP)["epochs_done"]
     if done:  # resuming: skip the batches the interrupted run had consumed
-        dataset = dataset.skip(done * micro_steps_per_epoch)
+        dataset = dataset.skip(done * train.checkpoint_every * train.accumulate)
     if multi_worker:
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = (
             tf.data.experimental.AutoShardPolicy.DATA
         )
         dataset = dataset.with_options(options)
-
-    previous_policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(train.precision)
-    try:
-        with strategy.scope():
-            model = build_pretrainer(model_config)
-            optimizer = build_optimizer(
-                train.optimizer,
-                model,
-                train.learning_rate,
-                train.steps,
-                train.warmup_steps,
-                train.weight_decay,
-                train.global_clipnorm,
-                power=train.decay_power,
-            )
-            compile_pretrainer(model, optimizer, train.jit)
-        throughput = Throughput(train.batch_size * train.accumulate * data_cfg.sequence_length)
-        checkpoint = Checkpoint(out / BACKUP)
-        start = time.perf_counter()
-        fit_args = dict(
-            epochs=epochs,
-            steps_per_epoch=train.checkpoint_every,
-            validation_data=validation_data,
-            validation_steps=validation_steps,
-            verbose=train.verbose,
-            callbacks=[
-                throughput,
-                checkpoint,
-                keras.callbacks.TensorBoard(str(out / "logs"), update_freq="epoch"),
-                *callbacks,
-            ],
-        )
-        try:
-            if own_loop:
-                history = fit_distributed(
-                    model, dataset, jit=train.jit, accumulate=train.accumulate, **fit_args
-                )
-            else:
-                history = model.fit(dataset, shuffle=False, **fit_args)
-        except Exception as err:
-            if not disk_full(err):
-                raise
-            raise WriteError(
-                f"the disk filled while training into {str(out)!r}: {err}. The last complete "
-                f"checkpoint is kept in {str(out / BACKUP)!r}: make room and run the same "
-                "command again to resume"
-            ) from err
-        seconds = time.perf_counter() - start
-    finally:
-        keras.config.set_dtype_policy(previous_policy)
-
+    throughput = Throughput(train.batch_size * train.accumulate * data_cfg.sequence_length)
+    checkpoint = Checkpoint(out / BACKUP)
+    fit_callbacks = [throughput, checkpoint,
+                     keras.callbacks.TensorBoard(str(out / "logs"), update_freq="epoch"),
+                     *callbacks]  # fmt: skip
+    start = time.perf_counter()
+    model, history = _fit(model_config, train, strategy, own_loop, dataset, fit_callbacks,
+                          validation_data, validation_steps, out)  # fmt: skip
+    seconds = time.perf_counter() - start
     if checkpoint.diverged is not None:
-        kept = Checkpoint.progress(out / BACKUP)["epochs_done"] * train.checkpoint_every
-        where = checkpoint.diverged
-        first = (where["epoch"] - 1) * train.checkpoint_every
-        update = first + where["batch"] if where["batch"] else first + train.checkpoint_every
-        run.update_record(status="diverged", diverged={**where, "update": update})
-        kept_text = (
-            f"The last good checkpoint (update {kept}) is kept in {str(out / BACKUP)!r}. "
-            if kept
-            else "No checkpoint had been written yet. "
-        )
-        raise TrainingDiverged(
-            f"the loss became {where['loss']} at update {update}; training stopped and no "
-            f"model was written from the diverged weights. {kept_text}Try a lower learning "
-            f"rate (learning_rate={train.learning_rate}) or gradient clipping. (Under XLA, "
-            "invalid inputs also show as NaN: token ids outside the vocabulary, mask "
-            "positions outside the sequence.)"
-        )
+        raise _diverged(checkpoint.diverged, train, run)
     history_all = Checkpoint.progress(out / BACKUP)["history"]
     summary = {
-        "steps": int(optimizer.iterations.numpy()),
+        "steps": int(model.optimizer.iterations.numpy()),
         "epochs_run_now": len(history.epoch),
         "resumed_from_epoch": done,
         "global_batch": train.batch_size * train.accumulate,
@@ -307,10 +246,73 @@ def _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker, 
         "seconds": seconds,
         "tokens_per_s": throughput.history,
         "history": history_all,
+        "final": {k: v[-1] for k, v in history_all.items() if v},
         "train_config": dataclasses.asdict(train),
         "tensorflow": tf.__version__,
     }
-    summary["final"] = {k: v[-1] for k, v in history_all.items() if v}
+    _write_outputs(run, model, model_config, data_cfg, tok, summary)
+    shutil.rmtree(out / BACKUP, ignore_errors=True)  # last: until here a rerun can resume
+    return summary
+
+
+def _fit(model_config, train, strategy, own_loop, dataset, callbacks, validation_data,
+         validation_steps, out):  # fmt: skip
+    """Build and compile the pretrainer under `train`'s precision and `strategy`, and fit it;
+    returns (model, history)."""
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(train.precision)
+    try:
+        with strategy.scope():
+            model = build_pretrainer(model_config)
+            optimizer = build_optimizer(train.optimizer, model, train.learning_rate, train.steps,
+                                        train.warmup_steps, train.weight_decay,
+                                        train.global_clipnorm, power=train.decay_power)  # fmt: skip
+            compile_pretrainer(model, optimizer, train.jit)
+        fit_args = dict(epochs=train.steps // train.checkpoint_every,
+                        steps_per_epoch=train.checkpoint_every, validation_data=validation_data,
+                        validation_steps=validation_steps, verbose=train.verbose,
+                        callbacks=callbacks)  # fmt: skip
+        try:
+            if own_loop:
+                history = fit_distributed(model, dataset, jit=train.jit,
+                                          accumulate=train.accumulate, **fit_args)  # fmt: skip
+            else:
+                history = model.fit(dataset, shuffle=False, **fit_args)
+        except Exception as err:
+            if not disk_full(err):
+                raise
+            raise WriteError(
+                f"the disk filled while training into {str(out)!r}: {err}. The last complete "
+                f"checkpoint is kept in {str(out / BACKUP)!r}: make room and run the same "
+                "command again to resume"
+            ) from err
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+    return model, history
+
+
+def _diverged(where: dict, train, run) -> TrainingDiverged:
+    """The error of a run whose loss became NaN or infinite (and its record updated)."""
+    kept = Checkpoint.progress(run.path / BACKUP)["epochs_done"] * train.checkpoint_every
+    first = (where["epoch"] - 1) * train.checkpoint_every
+    update = first + where["batch"] if where["batch"] else first + train.checkpoint_every
+    run.update_record(status="diverged", diverged={**where, "update": update})
+    kept_text = (
+        f"The last good checkpoint (update {kept}) is kept in {str(run.path / BACKUP)!r}. "
+        if kept
+        else "No checkpoint had been written yet. "
+    )
+    return TrainingDiverged(
+        f"the loss became {where['loss']} at update {update}; training stopped and no "
+        f"model was written from the diverged weights. {kept_text}Try a lower learning "
+        f"rate (learning_rate={train.learning_rate}) or gradient clipping. (Under XLA, "
+        "invalid inputs also show as NaN: token ids outside the vocabulary, mask "
+        "positions outside the sequence.)"
+    )
+
+
+def _write_outputs(run, model, model_config, data_cfg, tok, summary):
+    """The run's outputs, each moved into place when whole; then the record says complete."""
     try:
         run.save_model(model)
         run.write_text("config.json", model_config.to_json())
@@ -320,9 +322,7 @@ def _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker, 
         run.finish(steps=summary["steps"])
     except OSError as err:
         raise WriteError(
-            f"could not write the outputs to {str(out)!r}: {err}. The final checkpoint is "
-            f"kept in {str(out / BACKUP)!r}: make room and run the same command again to "
-            "write them (it resumes there without training)"
+            f"could not write the outputs to {str(run.path)!r}: {err}. The final checkpoint "
+            f"is kept in {str(run.path / BACKUP)!r}: make room and run the same command again "
+            "to write them (it resumes there without training)"
         ) from err
-    shutil.rmtree(out / BACKUP, ignore_errors=True)  # last: until here a rerun can resume
-    return summary
