@@ -107,3 +107,10 @@ def test_sequence_length_has_one_spelling_and_the_old_flag_still_works():
     assert action.option_strings == ["--sequence-length", "--seq-length"]
     args = build_parser().parse_args(["info", "bert_tiny", "--seq-length", "64"])
     assert args.sequence_length == 64
+
+
+def test_every_kind_of_activation_has_its_function():
+    from keras_bertfam.layers import common
+
+    assert set(common._ACTIVATIONS) == set(kinds.ACTIVATIONS)
+    assert [common.activation(name) for name in kinds.ACTIVATIONS]

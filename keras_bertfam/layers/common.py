@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from keras_bertfam.errors import InputError
+from keras_bertfam.kinds import ACTIVATIONS
 
 PACKAGE = "keras_bertfam"
 
@@ -44,7 +45,7 @@ def activation(name: str):
     try:
         return _ACTIVATIONS[name]
     except KeyError:
-        raise InputError(f"activation={name!r} is not one of {sorted(_ACTIVATIONS)}") from None
+        raise InputError(f"activation={name!r} is not one of {list(ACTIVATIONS)}") from None
 
 
 def large_negative(dtype) -> float:

@@ -38,11 +38,9 @@ from __future__ import annotations
 
 import keras
 
-from keras_bertfam.errors import InputError
+from keras_bertfam.kinds import sharing_plan
 from keras_bertfam.layers.common import padding_to_attention_mask, register
 from keras_bertfam.layers.transformer import FeedForward, SelfAttention
-
-SHARING_MODES = ("none", "all", "attention", "ffn")
 
 
 @register
@@ -130,36 +128,7 @@ class EncoderStack(keras.layers.Layer):
         self.norm_first = norm_first
         self.initializer_range = initializer_range
 
-    @staticmethod
-    def sharing_plan(num_layers: int, num_groups: int, sharing: str, inner_group_size: int = 1):
-        """Which attention and feed-forward sublayer each applied block uses.
-
-        Returns two lists of length `num_layers * inner_group_size` with
-        sublayer indices, in the order the blocks run.
-        """
-        if isinstance(inner_group_size, bool) or not isinstance(inner_group_size, int):
-            raise InputError(f"inner_group_size={inner_group_size!r} must be an integer >= 1")
-        if inner_group_size < 1:
-            raise InputError(f"inner_group_size={inner_group_size!r} must be an integer >= 1")
-        if sharing not in SHARING_MODES:
-            raise InputError(f"sharing={sharing!r} is not one of {list(SHARING_MODES)}")
-        if num_groups < 1 or num_layers % num_groups:
-            raise InputError(
-                f"num_layers={num_layers} is not a multiple of num_groups={num_groups}"
-            )
-        if sharing == "none" and num_groups != num_layers:
-            raise InputError(
-                f"sharing='none' needs num_groups == num_layers, got num_groups={num_groups} "
-                f"and num_layers={num_layers}"
-            )
-        k = inner_group_size
-        groups = [
-            (i * num_groups // num_layers) * k + j for i in range(num_layers) for j in range(k)
-        ]
-        own = list(range(num_layers * k))
-        attention = groups if sharing in ("all", "attention") else own
-        feedforward = groups if sharing in ("all", "ffn") else own
-        return attention, feedforward
+    sharing_plan = staticmethod(sharing_plan)  # which sublayer each block uses (`kinds`)
 
     def _common(self):
         return dict(

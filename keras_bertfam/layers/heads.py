@@ -30,6 +30,7 @@ import keras
 from keras import ops
 
 from keras_bertfam.errors import InputError
+from keras_bertfam.kinds import HEAD_INITS
 from keras_bertfam.layers import checks
 from keras_bertfam.layers.common import activation, initializer, register
 
@@ -209,9 +210,6 @@ class MaskedLMBias(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-
-HEAD_INITS = ("truncated_normal", "fan_in_uniform")
 
 
 @register
