@@ -49,7 +49,8 @@ def load_for_export(folder):
         return model, tokenizer, info
     model = from_pretrained(folder, task="encoder")
     info = {"task": task_of(model), "labels": None, "pairs": False}
-    if (folder / "data_config.json").is_file():
+    if (folder / "model.keras").is_file() and (folder / "data_config.json").is_file():
+        # a pretrain output (a Hugging Face folder may hold a data_config.json of its own)
         info["sequence_length"] = read_data_config(folder / "data_config.json").sequence_length
     return model, find_tokenizer(folder), info
 

@@ -42,8 +42,10 @@ from keras_bertfam import tasks
 from keras_bertfam.deprecation import renamed_keywords
 from keras_bertfam.errors import InputError, OutputExistsError
 from keras_bertfam.models.builders import encoder_of
+from keras_bertfam.tasks.spans import MAX_ANSWER_TOKENS  # noqa: F401  (exported name)
 
 ENCODER = "encoder"  # what a model without a task head serves
+TASKS = (ENCODER, *(name for name in tasks.names() if tasks.get(name).exportable))
 
 
 def next_version(root: Path) -> int:

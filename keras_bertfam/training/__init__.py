@@ -1,7 +1,9 @@
 """Training: optimizers and schedules, strategies, callbacks, the `pretrain` and `finetune` recipes.
 
 The names below are imported on first use (they import Keras and TensorFlow), so
-that reading a recipe's defaults, as the command line does, stays instant.
+that reading a recipe's defaults, as the command line does, stays instant. The
+fine-tuning recipe is `keras_bertfam.training.finetune.finetune` and scoring
+`keras_bertfam.training.evaluate.evaluate`.
 """
 
 import importlib
@@ -14,8 +16,6 @@ _LAZY = {
     "build_optimizer": "keras_bertfam.training.optimizers",
     "fit_distributed": "keras_bertfam.training.loop",
     "get_strategy": "keras_bertfam.training.strategy",
-    "finetune": "keras_bertfam.training.finetune",
-    "evaluate": "keras_bertfam.training.evaluate",
 }
 
 
