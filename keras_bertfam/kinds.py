@@ -29,6 +29,13 @@ SHARING_MODES = ("none", "all", "attention", "ffn")
 SENTENCE_OBJECTIVES = ("nsp", "sop", "none")
 # Feed-forward and MLM-transform activations; "gelu" is the exact (erf) form.
 ACTIVATIONS = ("gelu", "gelu_approximate", "relu", "silu", "tanh")
+# Positions: a learned table added to the embeddings, rotary angles on q and k, or none.
+POSITION_EMBEDDINGS = ("learned", "rotary", "none")
+# The feed-forward network: BERT's dense one, or a gated one (GeGLU, SwiGLU) whose input
+# projection is one fused matrix of width 2 * intermediate_dim.
+FEEDFORWARDS = ("dense", "geglu", "swiglu")
+# Normalization: LayerNorm (a scale and, with use_bias, a bias) or RMSNorm (a scale).
+NORMS = ("layer", "rms")
 # Classification-head inputs: the pooler's output, the raw first token, the masked mean.
 POOLINGS = ("pooled", "cls", "mean")
 # Task-head initializers: `torch.nn.Linear`'s uniform +-1/sqrt(fan_in), or BERT's N(0, 0.02).
@@ -87,3 +94,24 @@ def sharing_plan(num_layers: int, num_groups: int, sharing: str, inner_group_siz
     attention = groups if sharing in ("all", "attention") else own
     feedforward = groups if sharing in ("all", "ffn") else own
     return attention, feedforward
+
+
+def attention_windows(num_layers: int, inner_group_size: int, local_window, global_every: int):
+    """The sliding window of each applied block (None: global attention).
+
+    Layer i (all K blocks of it) attends globally when `local_window` is None or
+    i % global_every == 0 (ModernBERT: layers 0, 3, 6, ...), else within
+    `local_window` tokens.
+    """
+    return [None if local_window is None or (block // inner_group_size) % global_every == 0
+            else local_window for block in range(num_layers * inner_group_size)]  # fmt: skip
+
+
+def keys_per_query(sequence_length: int, window) -> int:
+    """Keys each query is scored against: all S globally; in a sliding window the
+    three blocks of window // 2 keys around its own block, which the banded
+    attention computes (S when the window covers the sequence)."""
+    if window is None:
+        return sequence_length
+    half = max(window // 2, 1)
+    return sequence_length if half >= sequence_length - 1 else min(sequence_length, 3 * half)

@@ -14,6 +14,8 @@ from keras_bertfam.layers import (
     MaskedLMBias,
     MaskedLMHead,
     Pooler,
+    PositionEmbedding,
+    RotaryEmbedding,
     SelfAttention,
     SentenceHead,
     SequencePooling,
@@ -73,6 +75,19 @@ def test_encoder_embedding_contract(tmp_path, hidden_dim):
     weights = Weights(5, 0, params) if hidden_dim is None else Weights(7, 0, params + 8 * 32 + 32)
     shape = (2, 6, hidden_dim or 8)
     contract(tmp_path, layer, {"ids": IDS, "seg": SEGMENTS}, shape, weights)
+
+
+def test_position_embedding_contract(tmp_path):
+    layer = lambda d: PositionEmbedding(8, offset=2, dtype=d)  # noqa: E731
+    contract(tmp_path, layer, {"x": X}, (2, 6, H), Weights(1, 0, (8 + 2) * H))
+
+
+def test_rotary_embedding_contract(tmp_path):
+    def layer(d):
+        rope = RotaryEmbedding(theta=1000.0, dtype=d)
+        return lambda x: rope(keras.ops.reshape(x, (-1, 6, 4, 4)))
+
+    contract(tmp_path, layer, {"x": X}, (2, 6, 4, 4), Weights(0, 0, 0))
 
 
 def test_self_attention_contract(tmp_path):
@@ -379,3 +394,73 @@ def test_sequence_longer_than_position_table():
     dynamic = tf.function(block, input_signature=[tf.TensorSpec([None, None, 8])])
     with pytest.raises(tf.errors.InvalidArgumentError, match="max_sequence_length=4"):
         dynamic(tf.zeros((1, 5, 8)))
+
+
+# -- modern parts: rotary positions, sliding windows, gated feed-forwards, RMSNorm ------
+
+
+def test_rotary_scores_depend_only_on_the_distance():
+    """q_i . k_j after rotation is a function of i - j: shifting both positions keeps it."""
+    rope = RotaryEmbedding(theta=10000.0)
+    q = np.broadcast_to(RNG.normal(size=(1, 1, 1, 8)), (1, 12, 1, 8)).astype("float32")
+    k = np.broadcast_to(RNG.normal(size=(1, 1, 1, 8)), (1, 12, 1, 8)).astype("float32")
+    rq, rk = np.asarray(rope(q))[0, :, 0], np.asarray(rope(k))[0, :, 0]
+    scores = rq @ rk.T  # [i, j]
+    for d in (-3, 0, 2, 5):
+        band = np.diagonal(scores, offset=d)
+        np.testing.assert_allclose(band, band[0], rtol=1e-4, atol=1e-4)
+    assert not np.allclose(np.diagonal(scores, 0)[0], np.diagonal(scores, 3)[0])
+    # explicit positions: the same rotation as the default 0 .. S-1, shifted by 7
+    shifted = np.asarray(rope(q, positions=np.arange(7, 19)))[0, :, 0]
+    np.testing.assert_allclose(
+        shifted @ np.asarray(rope(k, positions=np.arange(7, 19)))[0, :, 0].T,
+        scores,
+        rtol=1e-4,
+        atol=1e-4,
+    )
+
+
+@pytest.mark.parametrize("window", [2, 4, 6])
+def test_sliding_window_sees_only_keys_within_half_the_window(window):
+    """Changing the input at position p changes outputs at i exactly where |i - p| <= w/2."""
+    attention = SelfAttention(2, dropout=0.0, attention_dropout=0.0, norm_first=True)
+    x = RNG.normal(size=(1, 11, 8)).astype("float32")
+    base = np.asarray(attention(x, local_window=window))
+    for p in (0, 5, 10):
+        y = x.copy()
+        y[0, p] += RNG.normal(size=8)  # not a constant shift, which the norm would remove
+        changed = np.abs(np.asarray(attention(y, local_window=window)) - base).max(-1)[0] > 1e-6
+        expected = np.abs(np.arange(11) - p) <= window // 2
+        np.testing.assert_array_equal(changed, expected)
+
+
+def test_sliding_window_equals_global_attention_under_a_band_mask():
+    attention = SelfAttention(2, dropout=0.0, attention_dropout=0.0)
+    x = RNG.normal(size=(2, 9, 8)).astype("float32")
+    padding = np.ones((2, 9), bool)
+    padding[1, 6:] = False
+    band = np.abs(np.arange(9)[:, None] - np.arange(9)[None]) <= 2
+    full = padding[:, None, None, :] & band[None, None]
+    local = np.asarray(attention(x, padding[:, None, None, :], local_window=4))
+    banded = np.asarray(attention(x, full))
+    np.testing.assert_allclose(local[0], banded[0], atol=1e-5)
+    np.testing.assert_allclose(local[1, :6], banded[1, :6], atol=1e-5)
+
+
+@pytest.mark.parametrize("kind, act", [("geglu", "gelu"), ("swiglu", "silu")])
+def test_gated_feed_forward_computes_act_of_value_times_gate(kind, act):
+    ffn = FeedForward(6, kind=kind, activation=act, dropout=0.0, norm_first=True,
+                      use_norm=False, use_bias=False)  # fmt: skip
+    out = np.asarray(ffn(X))
+    (wi,), (wo,) = ffn.intermediate.get_weights(), ffn.output_dense.get_weights()
+    value, gate = np.split(X @ wi, 2, axis=-1)
+    expected = X + (np.asarray(keras.activations.get(act)(value)) * gate) @ wo
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+    assert wi.shape == (H, 12) and len(ffn.weights) == 2
+
+
+def test_rms_norm_without_bias():
+    ffn = FeedForward(8, norm="rms", use_bias=False, norm_first=True, dropout=0.0)
+    ffn(X)
+    assert [w.name for w in ffn.weights if "norm" in w.path] == ["scale"]
+    assert not any("bias" in w.path for w in ffn.weights)

@@ -1,4 +1,3 @@
-import keras
 import numpy as np
 import pytest
 
@@ -89,7 +88,7 @@ def test_encoder_contract(tmp_path, case):
 def test_tied_decoder_uses_the_input_table():
     model = bf.build_pretrainer("bert_tiny", sentence_objective="none")
     batch = make_batch(30522)
-    hidden = keras.Model(model.input, model.get_layer("encoder").output)(batch).numpy()
+    hidden = model.encoder(batch)["sequence_output"].numpy()
     h = model.get_layer("mlm_head")(hidden, batch["mask_positions"]).numpy()
     table = model.get_layer("token_embedding").embeddings.numpy()
     expected = h @ table.T + model.get_layer("mlm_output_bias").bias.numpy()
@@ -100,16 +99,11 @@ def test_named_inputs_and_outputs():
     model = bf.build_pretrainer("albert_tiny", num_layers=1)
     assert set(model.input) == {"token_ids", "segment_ids", "padding_mask", "mask_positions"}
     assert set(model.output) == {"mlm_logits", "sop_logits"}
-    for name in (
-        "token_embedding",
-        "embeddings",
-        "encoder",
-        "pooler",
-        "mlm_head",
-        "mlm_output_bias",
-        "sop_head",
-    ):
+    for name in ("token_embedding", "mlm_head", "mlm_output_bias", "sop_head"):
         model.get_layer(name)
+    for name in ("token_embedding", "position_embedding", "embeddings", "encoder", "pooler"):
+        model.encoder.get_layer(name)
+    assert model.get_layer("token_embedding") is model.encoder.get_layer("token_embedding")
 
 
 def test_any_number_of_predictions():

@@ -47,7 +47,7 @@ def encoder(name, **overrides):
 
 def batches(model, count=3, batch=1, seq=SEQ, seed=0):
     """Padded token batches in the encoder input format (no mask_positions)."""
-    segments = model.get_layer("embeddings").num_segments
+    segments = encoder_of(model).get_layer("embeddings").num_segments
     out = []
     for i in range(count):
         x = make_batch(VOCAB, batch=batch, seq=seq, num_segments=segments, seed=seed + i)
@@ -117,7 +117,7 @@ def test_family_differences_reach_the_file(exported_float32):
     assert len(albert.get_layer("encoder").weights) < len(
         exported_float32["bert"][0].get_layer("encoder").weights
     )  # one shared block
-    assert roberta.get_layer("embeddings").position_offset == 2
+    assert roberta.get_layer("position_embedding").offset == 2
     sizes = {name: report["size_bytes"] for name, (_, report) in exported_float32.items()}
     assert sizes["albert"] < 0.6 * sizes["bert"], sizes  # factorized, shared: a smaller file
 
@@ -475,7 +475,7 @@ def minilm_encoder(num_layers):
     )
     values = {
         "token_embedding/embeddings": w["embeddings.word_embeddings.weight"],
-        "embeddings/position_embedding": w["embeddings.position_embeddings.weight"],
+        "position_embedding/embeddings": w["embeddings.position_embeddings.weight"],
         "embeddings/segment_embedding": w["embeddings.token_type_embeddings.weight"],
         "embeddings/layer_norm/gamma": w["embeddings.LayerNorm.weight"],
         "embeddings/layer_norm/beta": w["embeddings.LayerNorm.bias"],

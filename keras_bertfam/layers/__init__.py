@@ -9,6 +9,7 @@ from keras_bertfam.layers.heads import (
     SentenceHead,
     masked_lm_logits,
 )
+from keras_bertfam.layers.positions import PositionEmbedding, RotaryEmbedding
 from keras_bertfam.layers.task_heads import (
     FoldChoices,
     SequencePooling,
@@ -25,6 +26,8 @@ __all__ = [
     "MaskedLMBias",
     "MaskedLMHead",
     "Pooler",
+    "PositionEmbedding",
+    "RotaryEmbedding",
     "SelfAttention",
     "SentenceHead",
     "SequencePooling",

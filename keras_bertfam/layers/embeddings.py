@@ -6,8 +6,8 @@ transpose, which is how the masked-LM head ties its decoder to the input
 embedding (through E for ALBERT). It is a node of its own in the functional
 graph, so the tie survives `.keras` saving.
 
-`EncoderEmbedding` adds segment and position embeddings to the token
-embeddings, applies LayerNorm and dropout, and, when E != H, ALBERT's E×H
+`EncoderEmbedding` adds segment embeddings to the token (and position)
+embeddings, applies a norm and dropout, and, when E != H, ALBERT's E×H
 projection. Together the two layers are ALBERT's factorized embedding
 (Lan et al. 2020, https://arxiv.org/abs/1909.11942, section 3.1): a V×E table
 and an E×H projection, V·E + E·H parameters instead of V·H. With E = H there is
@@ -18,7 +18,7 @@ Example:
 >>> import numpy as np
 >>> from keras_bertfam.layers import TokenEmbedding, EncoderEmbedding
 >>> tokens = TokenEmbedding(100, 16)                      # V=100, E=16
->>> block = EncoderEmbedding(max_sequence_length=8, num_segments=2, hidden_dim=32)
+>>> block = EncoderEmbedding(num_segments=2, hidden_dim=32)
 >>> ids = np.array([[2, 5, 7, 0]])
 >>> tuple(block(tokens(ids), np.zeros_like(ids)).shape)   # projected to H=32
 (1, 4, 32)
@@ -34,6 +34,8 @@ from keras import ops
 from keras_bertfam.errors import InputError
 from keras_bertfam.layers import checks
 from keras_bertfam.layers.common import initializer, register
+from keras_bertfam.layers.norms import make_norm
+from keras_bertfam.layers.positions import add_learned_positions
 
 
 @register
@@ -91,56 +93,68 @@ class TokenEmbedding(keras.layers.ReversibleEmbedding):
 
 @register
 class EncoderEmbedding(keras.layers.Layer):
-    """Token + segment + position embeddings, LayerNorm, dropout, optional E×H projection.
+    """Segment embeddings, a norm, dropout and ALBERT's E×H projection, on token embeddings.
+
+    Positions come before it in the model (`PositionEmbedding`, or rotary ones in
+    the attention). Given `max_sequence_length`, this layer holds a learned
+    position table of its own instead (the layout of models whose embedding block
+    owns its positions; `.keras` files of that layout load into it).
 
     Args:
-        max_sequence_length: int. Longest sequence S the position table serves.
+        max_sequence_length: int or None, default None. With an int, a learned
+            position table of `max_sequence_length + position_offset` rows inside
+            this layer; None: positions are not this layer's.
         num_segments: int, default 2. Rows of the segment table (0: no segment
             embedding, and `segment_ids` is not needed).
-        position_offset: int, default 0. Index of the first position (RoBERTa:
-            2); the table has `max_sequence_length + position_offset` rows.
+        position_offset: int, default 0. The first position's row of the inner
+            table (RoBERTa: 2).
         hidden_dim: int or None, default None. H. If it differs from the
-            incoming E, a Dense E→H projection follows the LayerNorm (ALBERT);
+            incoming E, a Dense E→H projection follows the norm (ALBERT);
             None keeps E.
-        dropout: float, default 0.0. Dropout rate after the LayerNorm.
-        layer_norm_epsilon: float, default 1e-12. LayerNorm epsilon.
+        dropout: float, default 0.0. Dropout rate after the norm.
+        layer_norm_epsilon: float, default 1e-12. The norm's epsilon.
         initializer_range: float, default 0.02. Stddev of the truncated-normal
             initializer.
+        norm: str, default "layer". "layer" (LayerNorm) or "rms" (RMSNorm).
+        use_bias: bool, default True. Biases in the norm and the projection.
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        token_embeddings: [batch, seq, E] float, from `TokenEmbedding`.
+        token_embeddings: [batch, seq, E] float, from `TokenEmbedding` (and a
+            `PositionEmbedding`).
         segment_ids: [batch, seq] int in [0, num_segments), or None when
             `num_segments=0`.
 
     Returns:
         [batch, seq, H] float (H = E without a projection).
 
-    A sequence longer than `max_sequence_length` raises `InputError` when its
-    length is known at trace time (always eagerly); when it is known only at
-    run time, a TensorFlow assertion fails, and under XLA (which drops
-    assertions) the rows past the table are NaN, like invalid ids.
+    With an inner position table, a sequence longer than `max_sequence_length`
+    raises `InputError` when its length is known at trace time; when it is
+    known only at run time, a TensorFlow assertion fails, and under XLA (which
+    drops assertions) the rows past the table are NaN, like invalid ids.
 
     Example:
 
     >>> import numpy as np
-    >>> from keras_bertfam.layers import EncoderEmbedding, TokenEmbedding
-    >>> tokens = TokenEmbedding(10, 8)
-    >>> block = EncoderEmbedding(max_sequence_length=6, num_segments=2)
-    >>> x = block(tokens(np.array([[2, 5, 7]])), np.array([[0, 0, 1]]))
-    >>> tuple(x.shape), tuple(block.position_embedding.shape)
-    ((1, 3, 8), (6, 8))
+    >>> from keras_bertfam.layers import EncoderEmbedding, PositionEmbedding, TokenEmbedding
+    >>> tokens, positions = TokenEmbedding(10, 8), PositionEmbedding(max_sequence_length=6)
+    >>> block = EncoderEmbedding(num_segments=2)
+    >>> x = block(positions(tokens(np.array([[2, 5, 7]]))), np.array([[0, 0, 1]]))
+    >>> tuple(x.shape), tuple(block.segment_embedding.shape)
+    ((1, 3, 8), (2, 8))
     """
 
     def __init__(
         self,
-        max_sequence_length,
+        max_sequence_length=None,
         num_segments=2,
         position_offset=0,
         hidden_dim=None,
         dropout=0.0,
         layer_norm_epsilon=1e-12,
         initializer_range=0.02,
+        norm="layer",
+        use_bias=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -151,15 +165,19 @@ class EncoderEmbedding(keras.layers.Layer):
         self.dropout = dropout
         self.layer_norm_epsilon = layer_norm_epsilon
         self.initializer_range = initializer_range
+        self.norm = norm
+        self.use_bias = use_bias
 
     def build(self, token_embeddings_shape, segment_ids_shape=None):
         embedding_dim = token_embeddings_shape[-1]
         init = initializer(self.initializer_range)
-        self.position_embedding = self.add_weight(
-            name="position_embedding",
-            shape=(self.max_sequence_length + self.position_offset, embedding_dim),
-            initializer=init,
-        )
+        self.position_embedding = None
+        if self.max_sequence_length is not None:
+            self.position_embedding = self.add_weight(
+                name="position_embedding",
+                shape=(self.max_sequence_length + self.position_offset, embedding_dim),
+                initializer=init,
+            )
         self.segment_embedding = None
         if self.num_segments:
             self.segment_embedding = self.add_weight(
@@ -167,15 +185,15 @@ class EncoderEmbedding(keras.layers.Layer):
                 shape=(self.num_segments, embedding_dim),
                 initializer=init,
             )
-        self.layer_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="layer_norm"
-        )
+        self.layer_norm = make_norm(self.norm, self.layer_norm_epsilon, self.use_bias,
+                                    self.dtype_policy)  # fmt: skip
         self.layer_norm.build(token_embeddings_shape)
         self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         self.projection = None
         if self.hidden_dim is not None and self.hidden_dim != embedding_dim:
             self.projection = keras.layers.Dense(
                 self.hidden_dim,
+                use_bias=self.use_bias,
                 kernel_initializer=init,
                 dtype=self.dtype_policy,
                 name="projection",
@@ -183,27 +201,10 @@ class EncoderEmbedding(keras.layers.Layer):
             self.projection.build(token_embeddings_shape)
 
     def call(self, token_embeddings, segment_ids=None, training=None):
-        seq_len = token_embeddings.shape[1]
-        width = self.position_embedding.shape[-1]
-        if seq_len is not None:  # known when tracing: too long raises now
-            checks.check_length(
-                seq_len, self.max_sequence_length, "token_ids", "max_sequence_length"
-            )
-            positions = ops.slice(
-                self.position_embedding, (self.position_offset, 0), (seq_len, width)
-            )
-        else:  # known only at run time: an assertion, and NaN rows where XLA drops it
-            seq_len = checks.check_length(
-                ops.shape(token_embeddings)[1],
-                self.max_sequence_length,
-                "token_ids",
-                "max_sequence_length",
-            )
-            rows = self.position_embedding.shape[0]
-            index = ops.arange(seq_len) + self.position_offset
-            positions = ops.take(self.position_embedding, ops.minimum(index, rows - 1), axis=0)
-            positions = checks.poison_invalid(positions, index, rows)
-        x = token_embeddings + ops.cast(positions, token_embeddings.dtype)[None]
+        x = token_embeddings
+        if self.position_embedding is not None:
+            x = add_learned_positions(x, self.position_embedding, self.position_offset,
+                                      self.max_sequence_length)  # fmt: skip
         if self.segment_embedding is not None:
             if segment_ids is None:
                 raise InputError(
@@ -234,5 +235,7 @@ class EncoderEmbedding(keras.layers.Layer):
             dropout=self.dropout,
             layer_norm_epsilon=self.layer_norm_epsilon,
             initializer_range=self.initializer_range,
+            norm=self.norm,
+            use_bias=self.use_bias,
         )
         return config

@@ -33,6 +33,7 @@ from keras_bertfam.errors import InputError
 from keras_bertfam.kinds import HEAD_INITS
 from keras_bertfam.layers import checks
 from keras_bertfam.layers.common import activation, initializer, register
+from keras_bertfam.layers.norms import make_norm
 
 
 @register
@@ -46,6 +47,7 @@ class Pooler(keras.layers.Layer):
             returns the first token's hidden state (encoders whose checkpoint
             ships no pooler, such as RoBERTa masked-LM checkpoints), so
             `pooled_output` exists for every encoder.
+        use_bias: bool, default True. The Dense's bias.
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -65,10 +67,11 @@ class Pooler(keras.layers.Layer):
     ((2, 8), 0)
     """
 
-    def __init__(self, initializer_range=0.02, use_dense=True, **kwargs):
+    def __init__(self, initializer_range=0.02, use_dense=True, use_bias=True, **kwargs):
         super().__init__(**kwargs)
         self.initializer_range = initializer_range
         self.use_dense = use_dense
+        self.use_bias = use_bias
 
     def build(self, input_shape):
         self.dense = None
@@ -76,6 +79,7 @@ class Pooler(keras.layers.Layer):
             self.dense = keras.layers.Dense(
                 input_shape[-1],
                 activation="tanh",
+                use_bias=self.use_bias,
                 kernel_initializer=initializer(self.initializer_range),
                 dtype=self.dtype_policy,
                 name="dense",
@@ -91,7 +95,11 @@ class Pooler(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(initializer_range=self.initializer_range, use_dense=self.use_dense)
+        config.update(
+            initializer_range=self.initializer_range,
+            use_dense=self.use_dense,
+            use_bias=self.use_bias,
+        )
         return config
 
 
@@ -103,9 +111,12 @@ class MaskedLMHead(keras.layers.Layer):
         embedding_dim: int. E, the width of the token table the decoder ties to.
         activation: str, default "gelu". A config activation name ("gelu" is
             exact, "gelu_approximate" the tanh form).
-        layer_norm_epsilon: float, default 1e-12. LayerNorm epsilon.
+        layer_norm_epsilon: float, default 1e-12. The norm's epsilon.
         initializer_range: float, default 0.02. Stddev of the truncated-normal
             initializer.
+        norm: str, default "layer". "layer" (LayerNorm) or "rms" (RMSNorm).
+        use_bias: bool, default True. The Dense's and the LayerNorm's biases
+            (ModernBERT: False).
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -133,6 +144,8 @@ class MaskedLMHead(keras.layers.Layer):
         activation="gelu",
         layer_norm_epsilon=1e-12,
         initializer_range=0.02,
+        norm="layer",
+        use_bias=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -140,19 +153,21 @@ class MaskedLMHead(keras.layers.Layer):
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
         self.initializer_range = initializer_range
+        self.norm = norm
+        self.use_bias = use_bias
 
     def build(self, sequence_output_shape, mask_positions_shape=None):
         self.dense = keras.layers.Dense(
             self.embedding_dim,
             activation=activation(self.activation),
+            use_bias=self.use_bias,
             kernel_initializer=initializer(self.initializer_range),
             dtype=self.dtype_policy,
             name="dense",
         )
         self.dense.build(sequence_output_shape)
-        self.layer_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="layer_norm"
-        )
+        self.layer_norm = make_norm(self.norm, self.layer_norm_epsilon, self.use_bias,
+                                    self.dtype_policy)  # fmt: skip
         self.layer_norm.build((*sequence_output_shape[:-1], self.embedding_dim))
 
     def call(self, sequence_output, mask_positions):
@@ -174,6 +189,8 @@ class MaskedLMHead(keras.layers.Layer):
             activation=self.activation,
             layer_norm_epsilon=self.layer_norm_epsilon,
             initializer_range=self.initializer_range,
+            norm=self.norm,
+            use_bias=self.use_bias,
         )
         return config
 
@@ -319,6 +336,8 @@ def masked_lm_logits(
         activation=config.activation,
         layer_norm_epsilon=config.layer_norm_epsilon,
         initializer_range=config.initializer_range,
+        norm=config.norm,
+        use_bias=config.use_bias,
         dtype=dtype,
         name=f"{name}_head",
     )(sequence_output, mask_positions)

@@ -1,18 +1,20 @@
 """Functional-API builders: an encoder, or an encoder with pretraining heads, from one config.
 
-Both return functional models (`keras_bertfam.models.model.BertfamModel`, a
-`keras.Model` that checks its inputs) whose inputs and outputs carry the names
-of the design contract:
+Both return functional models (`Encoder` and `Pretrainer` of
+`keras_bertfam.models.encoder`: `keras.Model`s that check their inputs and keep
+their `EncoderConfig`) whose inputs and outputs carry the names of the design
+contract:
 
-- inputs `token_ids`, `segment_ids`, `padding_mask` (int32 [batch, seq]), and for
-  the pretrainer `mask_positions` (int32 [batch, P], any P);
+- inputs `token_ids`, `segment_ids` (when the config has segments) and
+  `padding_mask` (int32 [batch, seq]), and for the pretrainer `mask_positions`
+  (int32 [batch, P], any P);
 - encoder outputs `{"sequence_output": [batch, seq, H], "pooled_output": [batch, H]}`;
 - pretrainer outputs `{"mlm_logits": [batch, P, V]}` plus `"nsp_logits"` or
   `"sop_logits"` ([batch, 2]) when the config's `sentence_objective` asks for one.
 
-Layer names are stable (`token_embedding`, `embeddings`, `encoder`, `pooler`,
-`mlm_head`, `mlm_output_bias`, `nsp_head`/`sop_head`): checkpoint converters
-find weights by them. With `pooler=False` in the config the `pooler` layer has
+Layer names are stable (`token_embedding`, `position_embedding`, `embeddings`,
+`encoder`, `pooler`, `mlm_head`, `mlm_output_bias`, `nsp_head`/`sop_head`):
+checkpoint converters find weights by them. With `pooler=False` in the config the `pooler` layer has
 no weights and `pooled_output` is the first token's final hidden state.
 
 Example:
@@ -30,68 +32,16 @@ from __future__ import annotations
 
 import keras
 
-from keras_bertfam.layers import (
-    EncoderEmbedding,
-    EncoderStack,
-    Pooler,
-    SentenceHead,
-    TokenEmbedding,
-    masked_lm_logits,
-)
-from keras_bertfam.models.config import EncoderConfig
+from keras_bertfam.layers import EncoderStack, Pooler
+from keras_bertfam.models.encoder import SEQUENCE_INPUTS, Encoder, Pretrainer, encoder_input_names
 from keras_bertfam.models.model import BertfamModel
 from keras_bertfam.models.presets import resolve_config
 
-ENCODER_INPUTS = ("token_ids", "segment_ids", "padding_mask")
-
-
-def _encoder_graph(config: EncoderConfig, dtype=None):
-    """Inputs, outputs and the token-embedding layer of an encoder, in one graph."""
-    inputs = {name: keras.Input((None,), dtype="int32", name=name) for name in ENCODER_INPUTS}
-    token_embedding = TokenEmbedding(
-        config.vocabulary_size,
-        config.resolved_embedding_dim,
-        initializer_range=config.initializer_range,
-        dtype=dtype,
-        name="token_embedding",
-    )
-    x = token_embedding(inputs["token_ids"])
-    x = EncoderEmbedding(
-        max_sequence_length=config.max_sequence_length,
-        num_segments=config.num_segments,
-        position_offset=config.position_offset,
-        hidden_dim=config.hidden_dim,
-        dropout=config.dropout,
-        layer_norm_epsilon=config.layer_norm_epsilon,
-        initializer_range=config.initializer_range,
-        dtype=dtype,
-        name="embeddings",
-    )(x, inputs["segment_ids"])
-    sequence_output = EncoderStack(
-        num_layers=config.num_layers,
-        num_heads=config.num_heads,
-        intermediate_dim=config.intermediate_dim,
-        num_groups=config.resolved_num_groups,
-        sharing=config.sharing,
-        inner_group_size=config.inner_group_size,
-        activation=config.activation,
-        dropout=config.dropout,
-        attention_dropout=config.resolved_attention_dropout,
-        layer_norm_epsilon=config.layer_norm_epsilon,
-        norm_first=config.norm_first,
-        initializer_range=config.initializer_range,
-        dtype=dtype,
-        name="encoder",
-    )(x, inputs["padding_mask"])
-    pooled_output = Pooler(
-        config.initializer_range, use_dense=config.pooler, dtype=dtype, name="pooler"
-    )(sequence_output)
-    outputs = {"sequence_output": sequence_output, "pooled_output": pooled_output}
-    return inputs, outputs, token_embedding
+ENCODER_INPUTS = SEQUENCE_INPUTS  # the most an encoder takes (`encoder_input_names(config)`)
 
 
 def build_encoder(config_or_preset="bert_base", dtype=None, name=None, **overrides):
-    """Build the encoder of a config or preset as a functional `keras.Model`.
+    """Build the encoder of a config or preset (an `Encoder`, a functional `keras.Model`).
 
     Args:
         config_or_preset: an `EncoderConfig`, a preset name, a dict or a `.json` path.
@@ -101,42 +51,27 @@ def build_encoder(config_or_preset="bert_base", dtype=None, name=None, **overrid
         **overrides: `EncoderConfig` fields to change, e.g. `num_layers=4`.
 
     Returns:
-        A `BertfamModel` from {token_ids, segment_ids, padding_mask} to
-        {sequence_output, pooled_output}.
+        An `Encoder` from {token_ids, segment_ids, padding_mask} (no segment_ids
+        when `num_segments=0`) to {sequence_output, pooled_output}.
     """
     config = resolve_config(config_or_preset, **overrides)
-    inputs, outputs, _ = _encoder_graph(config, dtype)
-    return BertfamModel(inputs, outputs, name=name or _default_name(config_or_preset, "encoder"))
+    return Encoder(config, dtype=dtype, name=name or _default_name(config_or_preset, "encoder"))
 
 
 def build_pretrainer(config_or_preset="bert_base", dtype=None, name=None, **overrides):
-    """Build the encoder with its pretraining heads as one functional `keras.Model`.
+    """Build the encoder with its pretraining heads (a `Pretrainer`).
 
     The masked-LM decoder is tied to the token-embedding table; the sentence head
     follows `config.sentence_objective` ("nsp", "sop" or none).
 
     Returns:
-        A `BertfamModel` from {token_ids, segment_ids, padding_mask, mask_positions}
-        to {mlm_logits [batch, P, V]} plus nsp_logits or sop_logits [batch, 2].
+        A `Pretrainer` from {token_ids, segment_ids, padding_mask, mask_positions}
+        to {mlm_logits [batch, P, V]} plus nsp_logits or sop_logits [batch, 2];
+        its encoder is `pretrainer.encoder`.
     """
     config = resolve_config(config_or_preset, **overrides)
-    inputs, encoded, token_embedding = _encoder_graph(config, dtype)
-    inputs["mask_positions"] = keras.Input((None,), dtype="int32", name="mask_positions")
-    outputs = {
-        "mlm_logits": masked_lm_logits(
-            encoded["sequence_output"], inputs["mask_positions"], token_embedding, config, dtype
-        )
-    }
-    objective = config.sentence_objective
-    if objective != "none":
-        outputs[f"{objective}_logits"] = SentenceHead(
-            2,
-            dropout=config.dropout if objective == "sop" else 0.0,
-            initializer_range=config.initializer_range,
-            dtype=dtype,
-            name=f"{objective}_head",
-        )(encoded["pooled_output"])
-    return BertfamModel(inputs, outputs, name=name or _default_name(config_or_preset, "pretrainer"))
+    return Pretrainer(config, dtype=dtype,
+                      name=name or _default_name(config_or_preset, "pretrainer"))  # fmt: skip
 
 
 def encoder_of(model: keras.Model) -> keras.Model:
@@ -146,16 +81,24 @@ def encoder_of(model: keras.Model) -> keras.Model:
     or, for a model without one (a pretrainer without a sentence head), the
     first token's final hidden state, as for an encoder built with `pooler=False`.
     """
-    if set(model.output) >= {"sequence_output"} and set(model.input) == set(ENCODER_INPUTS):
+    if isinstance(model, Encoder):
         return model
-    encoder = model.get_layer("encoder")
-    outputs = {"sequence_output": encoder.output}
+    if isinstance(getattr(model, "encoder", None), Encoder):
+        return model.encoder
+    inner = [layer for layer in model.layers if isinstance(layer, Encoder)]
+    if inner:
+        return inner[0]
+    names = [n for n in ENCODER_INPUTS if n in model.input]
+    if set(model.output) >= {"sequence_output"} and set(model.input) == set(names):
+        return model
+    stack = next(layer for layer in model.layers if isinstance(layer, EncoderStack))
+    outputs = {"sequence_output": stack.output}
     if any(layer.name == "pooler" for layer in model.layers):
         outputs["pooled_output"] = model.get_layer("pooler").output
     else:
-        pooler = Pooler(use_dense=False, dtype=encoder.dtype_policy, name="pooler")
-        outputs["pooled_output"] = pooler(encoder.output)
-    return BertfamModel({k: model.input[k] for k in ENCODER_INPUTS}, outputs, name="encoder")
+        pooler = Pooler(use_dense=False, dtype=stack.dtype_policy, name="pooler")
+        outputs["pooled_output"] = pooler(stack.output)
+    return BertfamModel({k: model.input[k] for k in names}, outputs, name="encoder")
 
 
 def has_pooler_dense(model: keras.Model) -> bool:
@@ -169,3 +112,7 @@ def _default_name(config_or_preset, suffix):
     if isinstance(config_or_preset, str) and not config_or_preset.endswith(".json"):
         return f"{config_or_preset}_{suffix}"
     return suffix
+
+
+__all__ = ["ENCODER_INPUTS", "build_encoder", "build_pretrainer", "encoder_input_names",
+           "encoder_of", "has_pooler_dense"]  # fmt: skip

@@ -27,7 +27,15 @@ import numbers
 from pathlib import Path
 
 from keras_bertfam.errors import InputError
-from keras_bertfam.kinds import ACTIVATIONS, SENTENCE_OBJECTIVES, SHARING_MODES
+from keras_bertfam.kinds import (
+    ACTIVATIONS,
+    FEEDFORWARDS,
+    NORMS,
+    POSITION_EMBEDDINGS,
+    SENTENCE_OBJECTIVES,
+    SHARING_MODES,
+    sharing_plan,
+)
 
 
 class ConfigError(InputError):
@@ -79,6 +87,24 @@ class EncoderConfig:
             final hidden state, so every consumer of `pooled_output` works
             either way. Checkpoints that ship no pooler (RoBERTa masked-LM
             checkpoints) import with `pooler=False`.
+        position_embedding: "learned" (a table, BERT/ALBERT/RoBERTa), "rotary"
+            (RoPE on q and k, ModernBERT/NeoBERT; no table) or "none".
+        rotary_theta: the rotary base of the global layers (ModernBERT: 160,000).
+        rotary_theta_local: the rotary base of the local (sliding-window) layers;
+            `None` means `rotary_theta` (ModernBERT: 10,000).
+        local_window: a sliding window of this many tokens on the layers that
+            are not global (query i sees key j when |i - j| <= local_window // 2,
+            ModernBERT's rule); `None`: every layer attends globally.
+        global_every: with `local_window`, layer i is global when i %
+            global_every == 0 (ModernBERT: 3, so layers 0, 3, 6, ...).
+        feedforward: "dense" (BERT), "geglu" (ModernBERT) or "swiglu" (NeoBERT);
+            the gated kinds have one fused input projection of width
+            2 * intermediate_dim.
+        norm: "layer" (LayerNorm) or "rms" (RMSNorm, a scale only) for every norm.
+        use_bias: biases in every Dense and LayerNorm of the encoder and the MLM
+            transform (ModernBERT: False; the MLM decoder keeps its bias).
+        first_attention_norm: False leaves out the first layer's attention norm
+            (ModernBERT; pre-norm only, and that attention must not be shared).
 
     Integer fields accept Python or numpy integers and float fields any real
     number (numpy included); both are stored as plain Python numbers. Booleans
@@ -105,6 +131,15 @@ class EncoderConfig:
     initializer_range: float = 0.02
     sentence_objective: str = "nsp"
     pooler: bool = True
+    position_embedding: str = "learned"
+    rotary_theta: float = 10000.0
+    rotary_theta_local: float | None = None
+    local_window: int | None = None
+    global_every: int = 1
+    feedforward: str = "dense"
+    norm: str = "layer"
+    use_bias: bool = True
+    first_attention_norm: bool = True
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -178,13 +213,47 @@ class EncoderConfig:
             value = getattr(self, name)
             if value is not None and not (_is_number(value) and 0 <= value < 1):
                 raise ConfigError(f"{name}={value!r} must be a number in [0, 1).")
-        for name in ("layer_norm_epsilon", "initializer_range"):
-            value = getattr(self, name)
-            if not (_is_number(value) and math.isfinite(value) and value > 0):
-                raise ConfigError(f"{name}={value!r} must be a finite number > 0.")
-        for name in ("norm_first", "pooler"):
+        for name in ("layer_norm_epsilon", "initializer_range", "rotary_theta"):
+            _require_positive(name, getattr(self, name))
+        for name in ("norm_first", "pooler", "use_bias", "first_attention_norm"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}={getattr(self, name)!r} must be True or False.")
+        self._validate_modern_parts()
+
+    def _validate_modern_parts(self) -> None:
+        """Positions, attention pattern, feed-forward and norm kinds, and their mixes."""
+        _require_choice("position_embedding", self.position_embedding, POSITION_EMBEDDINGS)
+        _require_choice("feedforward", self.feedforward, FEEDFORWARDS)
+        _require_choice("norm", self.norm, NORMS)
+        if self.rotary_theta_local is not None:
+            _require_positive("rotary_theta_local", self.rotary_theta_local)
+        if self.local_window is not None:
+            _require_int("local_window", self.local_window, minimum=2)
+        _require_int("global_every", self.global_every, minimum=1)
+        if self.position_embedding == "rotary" and (self.hidden_dim // self.num_heads) % 2:
+            raise ConfigError(
+                f"position_embedding='rotary' needs an even head size, but hidden_dim="
+                f"{self.hidden_dim} / num_heads={self.num_heads} = "
+                f"{self.hidden_dim // self.num_heads}."
+            )
+        if self.position_embedding != "learned" and self.position_offset:
+            raise ConfigError(
+                f"position_offset={self.position_offset} with position_embedding="
+                f"{self.position_embedding!r}: an offset is a row of the learned table; use 0."
+            )
+        if not self.first_attention_norm:
+            if not self.norm_first:
+                raise ConfigError(
+                    "first_attention_norm=False needs norm_first=True: a post-norm layer "
+                    "without its attention norm would never normalize."
+                )
+            plan = sharing_plan(self.num_layers, self.resolved_num_groups, self.sharing,
+                                self.inner_group_size)[0]  # fmt: skip
+            if plan.count(plan[0]) > 1:
+                raise ConfigError(
+                    f"first_attention_norm=False with sharing={self.sharing!r}: the first "
+                    "layer's attention is shared with other layers, which need their norm."
+                )
 
     # -- edits and JSON -------------------------------------------------
     def replace(self, **overrides) -> EncoderConfig:
@@ -267,6 +336,11 @@ def _preview(text) -> str:
 def _require_int(name, value, minimum):
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ConfigError(f"{name}={value!r} must be an integer >= {minimum}.")
+
+
+def _require_positive(name, value):
+    if not (_is_number(value) and math.isfinite(value) and value > 0):
+        raise ConfigError(f"{name}={value!r} must be a finite number > 0.")
 
 
 def _require_choice(name, value, choices):

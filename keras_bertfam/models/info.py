@@ -18,7 +18,7 @@ Example:
 from __future__ import annotations
 
 from keras_bertfam.deprecation import renamed_keywords
-from keras_bertfam.kinds import sharing_plan
+from keras_bertfam.kinds import attention_windows, keys_per_query, sharing_plan
 from keras_bertfam.models.config import EncoderConfig
 
 
@@ -27,6 +27,11 @@ def _distinct_sublayers(config: EncoderConfig) -> tuple[int, int]:
     plan = sharing_plan(config.num_layers, config.resolved_num_groups, config.sharing,
                         config.inner_group_size)  # fmt: skip
     return len(set(plan[0])), len(set(plan[1]))
+
+
+def _norm(config: EncoderConfig, width: int) -> int:
+    """Parameters of one norm: LayerNorm's scale (and bias with `use_bias`); RMSNorm's scale."""
+    return width * (2 if config.norm == "layer" and config.use_bias else 1)
 
 
 def parameter_breakdown(config: EncoderConfig) -> dict[str, int]:
@@ -42,32 +47,37 @@ def parameter_breakdown(config: EncoderConfig) -> dict[str, int]:
         config.hidden_dim,
         config.intermediate_dim,
     )
-    attention_params = 4 * H * H + 4 * H + 2 * H  # fused QKV + output, biases, LayerNorm
-    feedforward_params = 2 * H * Im + Im + H + 2 * H
+    bias = int(config.use_bias)
+    gated = config.feedforward != "dense"
+    attention_params = 4 * H * H + bias * 4 * H + _norm(config, H)  # fused QKV + output
+    feedforward_params = (
+        (2 + gated) * H * Im + bias * ((1 + gated) * Im + H) + _norm(config, H)
+    )  # input projection (2I wide when gated) + output
     n_attention, n_feedforward = _distinct_sublayers(config)
+    learned = config.position_table_size if config.position_embedding == "learned" else 0
     rows = {
         "token embedding table (V x E)": V * E,
-        "position + segment tables, LayerNorm": (
-            (config.position_table_size + config.num_segments) * E + 2 * E
-        ),
-        "embedding projection (E x H)": E * H + H if E != H else 0,
+        "position + segment tables, norm": (learned + config.num_segments) * E + _norm(config, E),
+        "embedding projection (E x H)": E * H + bias * H if E != H else 0,
         "encoder blocks": (
             n_attention * attention_params
             + n_feedforward * feedforward_params
-            + (2 * H if config.norm_first else 0)
+            - (0 if config.first_attention_norm else _norm(config, H))
+            + (_norm(config, H) if config.norm_first else 0)  # the final norm
         ),
     }
     if config.pooler:
-        rows["pooler"] = H * H + H
+        rows["pooler"] = H * H + bias * H
     encoder_total = sum(rows.values())
     rows[f"total encoder ({'with' if config.pooler else 'no'} pooler)"] = encoder_total
-    rows["MLM head (transform + LayerNorm + bias; decoder tied)"] = H * E + E + 2 * E + V
+    mlm = "MLM head (transform + norm + bias; decoder tied)"
+    rows[mlm] = H * E + bias * E + _norm(config, E) + V
     rows["sentence head (NSP/SOP)"] = 2 * H + 2 if config.sentence_objective != "none" else 0
     # a pretrainer without a sentence head does not use the pooler
     rows["total pretrainer"] = (
         encoder_total
         - rows.get("pooler", 0) * (config.sentence_objective == "none")
-        + rows["MLM head (transform + LayerNorm + bias; decoder tied)"]
+        + rows[mlm]
         + rows["sentence head (NSP/SOP)"]
     )
     return rows
@@ -77,22 +87,30 @@ def parameter_breakdown(config: EncoderConfig) -> dict[str, int]:
 def training_flops_per_token(config: EncoderConfig, sequence_length: int, predictions: int) -> dict:
     """Training FLOPs per input token (forward + backward = 3x forward, 2 FLOPs per MAC).
 
+    Attention scores and context cost 2 * keys * H MACs per token, where a
+    sliding-window layer scores only the keys of its band (`kinds.keys_per_query`),
+    so local layers' cost falls with the window.
+
     Args:
         sequence_length: tokens per sequence S.
         predictions: masked positions P per sequence scored by the MLM head.
     """
-    V, E, H, Im, L, S = (
+    V, E, H, Im, S = (
         config.vocabulary_size,
         config.resolved_embedding_dim,
         config.hidden_dim,
         config.intermediate_dim,
-        config.num_layers * config.inner_group_size,
         sequence_length,
     )
+    windows = attention_windows(config.num_layers, config.inner_group_size,
+                                config.local_window, config.global_every)  # fmt: skip
+    L = len(windows)
+    keys = [keys_per_query(S, window) for window in windows]
     forward_macs = {
         "embedding projection": E * H if E != H else 0,
-        "attention (QKV, output, scores, context)": L * (4 * H * H + 2 * S * H),
-        "feed-forward": L * 2 * H * Im,
+        "attention projections (QKV, output)": L * 4 * H * H,
+        "attention scores and context": sum(2 * k * H for k in keys),
+        "feed-forward": L * (3 if config.feedforward != "dense" else 2) * H * Im,
         "MLM head (at masked positions)": (H * E + E * V) * predictions / S,
         "pooler + sentence head": (H * H * config.pooler + 2 * H) / S,
     }

@@ -1,4 +1,4 @@
-"""Presets: the published BERT, ALBERT and RoBERTa architectures as `EncoderConfig`s.
+"""Presets: the published BERT, ALBERT, RoBERTa and ModernBERT architectures as `EncoderConfig`s.
 
 Sizes follow the papers and the released checkpoints (BERT: Devlin et al. 2019 and
 the 24 smaller BERTs of Turc et al. 2019; ALBERT: Lan et al. 2020, v2 settings with
@@ -49,6 +49,31 @@ _ROBERTA = EncoderConfig(
 )
 
 
+# ModernBERT (Warner et al. 2024, https://arxiv.org/abs/2412.13663; the answerdotai
+# checkpoints): rotary positions (160k global, 10k local), a 128-token window with a
+# global layer every third, GeGLU, pre-norm LayerNorm without biases, no pooler, no
+# segments, no attention norm on the first layer.
+_MODERNBERT = EncoderConfig(
+    vocabulary_size=50368,
+    max_sequence_length=8192,
+    num_segments=0,
+    dropout=0.0,
+    activation="gelu",
+    layer_norm_epsilon=1e-5,
+    norm_first=True,
+    sentence_objective="none",
+    pooler=False,
+    position_embedding="rotary",
+    rotary_theta=160000.0,
+    rotary_theta_local=10000.0,
+    local_window=128,
+    global_every=3,
+    feedforward="geglu",
+    use_bias=False,
+    first_attention_norm=False,
+)
+
+
 def _sized(base, layers, hidden, heads, **extra):
     return base.replace(
         num_layers=layers,
@@ -77,6 +102,22 @@ PRESETS: dict[str, EncoderConfig] = {
     "roberta_tiny": _sized(_ROBERTA, 2, 128, 2, vocabulary_size=8000, max_sequence_length=128),
     "roberta_base": _sized(_ROBERTA, 12, 768, 12),
     "roberta_large": _sized(_ROBERTA, 24, 1024, 16),
+    # ModernBERT: the published shapes (intermediate_dim is each GeGLU half's width).
+    "modernbert_tiny": _MODERNBERT.replace(
+        num_layers=3,
+        hidden_dim=64,
+        num_heads=2,
+        intermediate_dim=96,
+        vocabulary_size=8000,
+        max_sequence_length=128,
+        local_window=8,
+    ),
+    "modernbert_base": _MODERNBERT.replace(
+        num_layers=22, hidden_dim=768, num_heads=12, intermediate_dim=1152
+    ),
+    "modernbert_large": _MODERNBERT.replace(
+        num_layers=28, hidden_dim=1024, num_heads=16, intermediate_dim=2624
+    ),
 }
 
 

@@ -317,7 +317,7 @@ def _write_outputs(run, model, model_config, data_cfg, tok, summary):
     """The run's outputs, each moved into place when whole; then the record says complete."""
     try:
         run.save_model(model)
-        run.write_text("config.json", model_config.to_json())
+        run.write_text("config.json", model.bertfam_config.to_json())  # as built
         run.write_json("data_config.json", data_cfg.to_dict())
         run.copy_tokenizer(tok)
         run.write_json(SUMMARY, summary)

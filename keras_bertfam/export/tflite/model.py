@@ -55,7 +55,8 @@ def float32_model(model: keras.Model) -> keras.Model:
         if isinstance(node, dict):
             if node.get("class_name") == "DTypePolicy":
                 return {**node, "config": {**node["config"], "name": "float32"}}
-            return {k: to_float32(v) for k, v in node.items()}
+            return {k: "float32" if _is_policy_name(k, v) else to_float32(v)
+                    for k, v in node.items()}  # fmt: skip
         if isinstance(node, list):
             return [to_float32(v) for v in node]
         return node
@@ -74,6 +75,11 @@ def float32_outputs(model: keras.Model, inputs: dict, input_names) -> dict:
     if not isinstance(out, dict):
         out = {"output": out}
     return {k: tf.cast(v, tf.float32) for k, v in out.items()}
+
+
+def _is_policy_name(key, value) -> bool:
+    """A dtype policy stored by name (as `Encoder` and `Pretrainer` store theirs)."""
+    return key == "dtype" and isinstance(value, str) and value.startswith("mixed_")
 
 
 def _compute_dtype(layer):

@@ -1,0 +1,194 @@
+"""`Encoder` and `Pretrainer`: functional models built from an `EncoderConfig` that keep it.
+
+As keras-hub's backbones and tasks, each builds its graph in its constructor from
+the config, and `get_config` returns the config; so a `.keras` file rebuilds the
+same graph (the MLM decoder stays tied to the token table) and
+`model.bertfam_config` survives saving. A `Pretrainer` holds its `Encoder`
+(`pretrainer.encoder`): fine-tuning and export take it without looking layers
+up by name.
+
+The encoder's graph, by the config's fields: token table -> positions (a learned
+`PositionEmbedding`, or rotary angles in the attention, or none) -> segment
+embeddings, norm, dropout, ALBERT's E×H projection -> the stack (sharing,
+post- or pre-norm, dense or gated feed-forwards, global or sliding-window
+attention) -> pooler. Inputs `token_ids`, `padding_mask` and, with
+`num_segments > 0`, `segment_ids`.
+
+Example:
+
+>>> import numpy as np, keras_bertfam as bf
+>>> from keras_bertfam.models.encoder import Encoder
+>>> encoder = Encoder(bf.get_preset("modernbert_tiny"))
+>>> sorted(encoder.input)
+['padding_mask', 'token_ids']
+>>> encoder.bertfam_config.position_embedding, encoder.bertfam_config.feedforward
+('rotary', 'geglu')
+"""
+
+from __future__ import annotations
+
+import keras
+
+from keras_bertfam.layers import (
+    EncoderEmbedding,
+    EncoderStack,
+    Pooler,
+    PositionEmbedding,
+    SentenceHead,
+    TokenEmbedding,
+    masked_lm_logits,
+)
+from keras_bertfam.layers.common import register
+from keras_bertfam.models.config import EncoderConfig
+from keras_bertfam.models.model import BertfamModel
+
+SEQUENCE_INPUTS = ("token_ids", "segment_ids", "padding_mask")
+
+
+def encoder_input_names(config: EncoderConfig) -> tuple[str, ...]:
+    """The encoder's inputs: `segment_ids` only when the config has segments."""
+    return tuple(n for n in SEQUENCE_INPUTS if n != "segment_ids" or config.num_segments)
+
+
+def _config(config) -> EncoderConfig:
+    return config if isinstance(config, EncoderConfig) else EncoderConfig.from_dict(config)
+
+
+def encoder_graph(config: EncoderConfig, dtype=None):
+    """(inputs, outputs, token-embedding layer) of an encoder of `config`, one graph."""
+    inputs = {n: keras.Input((None,), dtype="int32", name=n) for n in encoder_input_names(config)}
+    token_embedding = TokenEmbedding(config.vocabulary_size, config.resolved_embedding_dim,
+                                     initializer_range=config.initializer_range, dtype=dtype,
+                                     name="token_embedding")  # fmt: skip
+    x = token_embedding(inputs["token_ids"])
+    if config.position_embedding == "learned":
+        x = PositionEmbedding(config.max_sequence_length, config.position_offset,
+                              config.initializer_range, dtype=dtype,
+                              name="position_embedding")(x)  # fmt: skip
+    x = EncoderEmbedding(
+        num_segments=config.num_segments,
+        hidden_dim=config.hidden_dim,
+        dropout=config.dropout,
+        layer_norm_epsilon=config.layer_norm_epsilon,
+        initializer_range=config.initializer_range,
+        norm=config.norm,
+        use_bias=config.use_bias,
+        dtype=dtype,
+        name="embeddings",
+    )(x, inputs.get("segment_ids"))
+    rotary = config.position_embedding == "rotary"
+    sequence_output = EncoderStack(
+        num_layers=config.num_layers,
+        num_heads=config.num_heads,
+        intermediate_dim=config.intermediate_dim,
+        num_groups=config.resolved_num_groups,
+        sharing=config.sharing,
+        inner_group_size=config.inner_group_size,
+        activation=config.activation,
+        dropout=config.dropout,
+        attention_dropout=config.resolved_attention_dropout,
+        layer_norm_epsilon=config.layer_norm_epsilon,
+        norm_first=config.norm_first,
+        initializer_range=config.initializer_range,
+        feedforward_kind=config.feedforward,
+        norm=config.norm,
+        use_bias=config.use_bias,
+        rotary_theta=config.rotary_theta if rotary else None,
+        rotary_theta_local=config.rotary_theta_local if rotary else None,
+        local_window=config.local_window,
+        global_every=config.global_every,
+        first_attention_norm=config.first_attention_norm,
+        dtype=dtype,
+        name="encoder",
+    )(x, inputs["padding_mask"])
+    pooled_output = Pooler(config.initializer_range, use_dense=config.pooler,
+                           use_bias=config.use_bias, dtype=dtype,
+                           name="pooler")(sequence_output)  # fmt: skip
+    outputs = {"sequence_output": sequence_output, "pooled_output": pooled_output}
+    return inputs, outputs, token_embedding
+
+
+@register
+class Encoder(BertfamModel):
+    """The encoder of an `EncoderConfig`: {token_ids, (segment_ids,) padding_mask} ->
+    {sequence_output [batch, seq, H], pooled_output [batch, H]}.
+
+    Args:
+        config: an `EncoderConfig` (or its dict).
+        dtype: a Keras dtype policy for every layer (None: the global policy).
+        name: the model's name.
+    """
+
+    def __init__(self, config, dtype=None, name="encoder", **kwargs):
+        config = _config(config)
+        inputs, outputs, token_embedding = encoder_graph(config, dtype)
+        super().__init__(inputs, outputs, name=name, **kwargs)
+        self.bertfam_config = config
+        self.token_embedding = token_embedding
+        self._layer_dtype = dtype
+
+    def get_config(self):
+        return {"config": self.bertfam_config.to_dict(), "dtype": _policy_name(self._layer_dtype),
+                "name": self.name, "trainable": self.trainable}  # fmt: skip
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return cls(**config)
+
+
+@register
+class Pretrainer(BertfamModel):
+    """An `Encoder` with its pretraining heads: {..., mask_positions [batch, P]} ->
+    {mlm_logits [batch, P, V]} plus nsp_logits or sop_logits [batch, 2].
+
+    The MLM decoder is the encoder's token table (through E for ALBERT), tied.
+    Without a sentence objective nothing would train a pooler, so the encoder is
+    built without one (its `pooled_output` is the first token's hidden state),
+    and `bertfam_config` says `pooler=False`.
+
+    Args:
+        config: an `EncoderConfig` (or its dict).
+        dtype: a Keras dtype policy for every layer (None: the global policy).
+        name: the model's name.
+    """
+
+    def __init__(self, config, dtype=None, name="pretrainer", **kwargs):
+        config = _config(config)
+        if config.sentence_objective == "none" and config.pooler:
+            config = config.replace(pooler=False)  # no loss reaches a pooler
+        encoder = Encoder(config, dtype=dtype, name="backbone")
+        inputs = {n: keras.Input((None,), dtype="int32", name=n) for n in encoder.input}
+        inputs["mask_positions"] = keras.Input((None,), dtype="int32", name="mask_positions")
+        encoded = encoder({n: inputs[n] for n in encoder.input})
+        mlm = masked_lm_logits(encoded["sequence_output"], inputs["mask_positions"],
+                               encoder.token_embedding, config, dtype)  # fmt: skip
+        outputs = {"mlm_logits": mlm}
+        objective = config.sentence_objective
+        if objective != "none":
+            outputs[f"{objective}_logits"] = SentenceHead(
+                2,
+                dropout=config.dropout if objective == "sop" else 0.0,
+                initializer_range=config.initializer_range,
+                dtype=dtype,
+                name=f"{objective}_head",
+            )(encoded["pooled_output"])
+        super().__init__(inputs, outputs, name=name, **kwargs)
+        self.bertfam_config = config
+        self.encoder = encoder
+        self._layer_dtype = dtype
+
+    def get_config(self):
+        return {"config": self.bertfam_config.to_dict(), "dtype": _policy_name(self._layer_dtype),
+                "name": self.name, "trainable": self.trainable}  # fmt: skip
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return cls(**config)
+
+
+def _policy_name(dtype):
+    """A dtype policy as its name, as `get_config` stores it; None is the global policy
+    at build time, so a mixed-precision model loads as one under any global policy."""
+    if dtype is None:
+        return keras.config.dtype_policy().name
+    return dtype if isinstance(dtype, str) else dtype.name
