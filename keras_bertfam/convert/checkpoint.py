@@ -2,9 +2,10 @@
 
 Two sources are understood:
 
-- Hugging Face folders: `config.json` with `model_type` bert / albert / roberta
-  and `model.safetensors` (or a sharded `model.safetensors.index.json`). Read
-  with `safetensors` into numpy, without torch. Pickled weights
+- Hugging Face folders: `config.json` with `model_type` bert / albert / roberta /
+  xlm-roberta / modernbert and `model.safetensors` (or a sharded
+  `model.safetensors.index.json`). Read with `safetensors` into numpy, without
+  torch. Pickled weights
   (`pytorch_model.bin`, `*.pt`, `*.ckpt` from PyTorch) are refused, never
   unpickled.
 - Google's TF1 checkpoints: `bert_config.json` or `albert_config.json` beside a
@@ -43,7 +44,8 @@ class Checkpoint:
 
     Attributes:
         folder: the folder (tokenizer files are looked up there).
-        source: "hf_bert", "hf_albert", "hf_roberta", "google_bert" or "google_albert".
+        source: "hf_bert", "hf_albert", "hf_roberta", "hf_modernbert", "google_bert" or
+            "google_albert".
         config: the architecture, from the checkpoint's own config file.
         tensors: variable name -> numpy array, as stored.
     """
@@ -55,7 +57,8 @@ class Checkpoint:
 
 
 PICKLE_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt", "model.ckpt")
-HF_FAMILIES = {"bert": "bert", "albert": "albert", "roberta": "roberta", "xlm-roberta": "roberta"}
+HF_FAMILIES = {"bert": "bert", "albert": "albert", "roberta": "roberta", "xlm-roberta": "roberta",
+               "modernbert": "modernbert"}  # fmt: skip
 HF_ACTIVATIONS = {
     "gelu": "gelu",
     "gelu_new": "gelu_approximate",
@@ -149,13 +152,18 @@ def read_safetensors(files) -> dict:
 
 
 def config_from_hf(values: dict) -> EncoderConfig:
-    """An `EncoderConfig` from a Hugging Face `config.json` (bert, albert or roberta)."""
+    """An `EncoderConfig` from a Hugging Face `config.json` (bert, albert, roberta,
+    xlm-roberta or modernbert)."""
     model_type = values.get("model_type")
     family = HF_FAMILIES.get(model_type)
     if family is None:
         raise CheckpointError(
             f"config.json model_type={model_type!r} is not one of {sorted(HF_FAMILIES)}"
         )
+    if family == "modernbert":
+        from keras_bertfam.convert.hf_modernbert import config_fields
+
+        return _config(config_fields(values), "config.json")
     if values.get("position_embedding_type", "absolute") != "absolute":
         raise CheckpointError(
             f"position_embedding_type={values['position_embedding_type']!r} is not supported "

@@ -9,9 +9,10 @@ pattern sends the array into its third of our fused QKV kernel (`part`).
 Names that carry no weights (buffers such as `position_ids`, optimizer slots,
 `global_step`) map to `IGNORED`.
 
-Sources: Hugging Face BERT / RoBERTa / ALBERT (`hf_*`, with or without the
-`bert.` / `roberta.` / `albert.` prefix, LayerNorm as weight/bias or the old
-gamma/beta) and Google's TF1 checkpoints of BERT and ALBERT (`google_*`).
+Sources: Hugging Face BERT / RoBERTa / ALBERT / ModernBERT (`hf_*`, with or
+without the `bert.` / `roberta.` / `albert.` / `model.` prefix, LayerNorm as
+weight/bias or the old gamma/beta; ModernBERT's rules live in `hf_modernbert`)
+and Google's TF1 checkpoints of BERT and ALBERT (`google_*`).
 
 Example:
 
@@ -27,6 +28,8 @@ from __future__ import annotations
 
 import re
 from typing import NamedTuple
+
+from keras_bertfam.convert import hf_modernbert
 
 
 class Target(NamedTuple):
@@ -58,7 +61,7 @@ _ATT, _FFN = "encoder/attention_{i}", "encoder/feedforward_{i}"
 # "torch_norm" and "tf" add the suffix; "table" is copied as it is; "ignore" skips.
 _HF_EMBEDDINGS = [
     (r"embeddings\.word_embeddings\.weight", "token_embedding/embeddings", "table"),
-    (r"embeddings\.position_embeddings\.weight", "embeddings/position_embedding", "table"),
+    (r"embeddings\.position_embeddings\.weight", "position_embedding/embeddings", "table"),
     (r"embeddings\.token_type_embeddings\.weight", "embeddings/segment_embedding", "table"),
     (r"embeddings\.LayerNorm", "embeddings/layer_norm", "torch_norm"),
     (r"embeddings\.(position_ids|token_type_ids)", "", "ignore"),
@@ -112,9 +115,11 @@ RULES: dict[str, list] = {
 }
 
 # Google's TF1 names: kernels are already [in, out]; LayerNorm is gamma/beta.
+RULES["hf_modernbert"] = hf_modernbert.RULES
+
 _GOOGLE_COMMON = [
     (r"bert/embeddings/word_embeddings", "token_embedding/embeddings", "table"),
-    (r"bert/embeddings/position_embeddings", "embeddings/position_embedding", "table"),
+    (r"bert/embeddings/position_embeddings", "position_embedding/embeddings", "table"),
     (r"bert/embeddings/token_type_embeddings", "embeddings/segment_embedding", "table"),
     (r"bert/embeddings/LayerNorm", "embeddings/layer_norm", "tf"),
     (r"bert/pooler/dense", "pooler/dense", "tf"),
@@ -157,7 +162,7 @@ _COMPILED = {
     source: [(_compile(pattern, kind), path, kind) for pattern, path, kind in rules]
     for source, rules in RULES.items()
 }
-PREFIXES = ("bert.", "roberta.", "albert.")
+PREFIXES = ("bert.", "roberta.", "albert.", "model.")
 
 
 def map_name(source: str, name: str, inner_group_size: int = 1, sentence_head: str = "nsp"):
