@@ -85,6 +85,45 @@ def test_encoder_contract(tmp_path, case):
     assert set(model.input) == set(ENCODER_KEYS)
 
 
+# Modern parts, counted by hand: (preset, overrides, encoder Weights, MLM + sentence heads)
+MODERN_CASES = {
+    # 4 layers (global on 0 and 3, a window of 4 on 1 and 2), rotary, GeGLU, bias-free
+    # LayerNorms, no attention norm on layer 0, a final norm, no pooler, no segments
+    "modernbert": ("modernbert_tiny", {"num_layers": 4, "local_window": 4},
+                   Weights(1 + 1 + 11 + 12 + 1, 0, 1024 + 16 + 4144 + 6208 + 16),
+                   Weights(3, 0, 256 + 16 + 64)),
+    # ALBERT's factorized, fully shared post-norm block with rotary positions, SwiGLU and
+    # RMSNorm (with biases in the Dense layers), SOP
+    "albert+rotary+swiglu+rms": (
+        "albert_tiny", {"embedding_dim": 8, "num_layers": 2, "position_embedding": "rotary",
+                        "feedforward": "swiglu", "norm": "rms"},
+        Weights(17, 0, 512 + 16 + 8 + 144 + 1104 + 1632 + 272), Weights(6, 0, 136 + 8 + 64 + 34)),
+    # BERT with ModernBERT's local/global attention pattern, nothing else changed
+    "bert+local-global": ("bert_tiny", {"num_layers": 3, "local_window": 2, "global_every": 2},
+                          encoder_weights(bf.get_preset("bert_tiny", **TINY), 3, 3),
+                          Weights(7, 0, 16 * 16 + 16 + 2 * 16 + 64 + 2 * 16 + 2)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(MODERN_CASES))
+def test_modern_pretrainer_contract(tmp_path, case):
+    preset, overrides, encoder, heads = MODERN_CASES[case]
+    cfg = bf.get_preset(preset, **TINY, **overrides)
+    shapes = {"mlm_logits": (2, 3, cfg.vocabulary_size)}
+    if cfg.sentence_objective != "none":
+        shapes[f"{cfg.sentence_objective}_logits"] = (2, 2)
+    weights = Weights(*(a + b for a, b in zip(encoder, heads, strict=True)))
+    (tmp_path / "encoder").mkdir()
+    check_keras_contract(lambda d: bf.build_pretrainer(cfg, dtype=d), _batch(cfg), tmp_path,
+                         expected_shapes=shapes, expected_weights=weights, atol=1e-4)  # fmt: skip
+    check_keras_contract(lambda d: bf.build_encoder(cfg, dtype=d),
+                         {k: v for k, v in _batch(cfg).items() if k in ENCODER_KEYS},
+                         tmp_path / "encoder", expected_shapes={
+                             "sequence_output": (2, 8, cfg.hidden_dim),
+                             "pooled_output": (2, cfg.hidden_dim)},
+                         expected_weights=encoder)  # fmt: skip
+
+
 def test_tied_decoder_uses_the_input_table():
     model = bf.build_pretrainer("bert_tiny", sentence_objective="none")
     batch = make_batch(30522)

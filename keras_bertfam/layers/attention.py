@@ -25,7 +25,7 @@ from keras import ops
 
 from keras_bertfam.errors import InputError
 from keras_bertfam.layers.common import attention_scale, large_negative, register
-from keras_bertfam.layers.positions import apply_rotary
+from keras_bertfam.layers.positions import apply_rotary, rotary_angles
 from keras_bertfam.layers.residual import Residual
 
 
@@ -54,8 +54,8 @@ class SelfAttention(Residual):
         x: [batch, seq, H] float.
         attention_mask: [batch, 1, 1, seq] boolean, True where a key may be
             attended to; None attends everywhere.
-        rotary: optional (cos, sin), float32 [seq, head_dim], from
-            `positions.rotary_angles`: rotary positions for q and k.
+        rotary_theta: optional float: rotary positions for q and k with this
+            base (angles and rotation in float32 under any dtype policy).
         local_window: optional int: a sliding window (keys within
             local_window // 2 positions); None attends globally.
 
@@ -87,12 +87,13 @@ class SelfAttention(Residual):
         self.output_dense = self._dense(hidden, "output", (*input_shape[:-1], hidden))
         self.probs_dropout = keras.layers.Dropout(self.attention_dropout, dtype=self.dtype_policy)
 
-    def transform(self, x, attention_mask, training, rotary=None, local_window=None):
+    def transform(self, x, attention_mask, training, rotary_theta=None, local_window=None):
         batch, seq = ops.shape(x)[0], ops.shape(x)[1]
         qkv = ops.reshape(self.qkv(x), (batch, seq, 3, self.num_heads, self.head_dim))
         q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
-        if rotary is not None:
-            q, k = apply_rotary(q, *rotary), apply_rotary(k, *rotary)
+        if rotary_theta is not None:
+            angles = rotary_angles(seq, self.head_dim, rotary_theta)
+            q, k = apply_rotary(q, *angles), apply_rotary(k, *angles)
         q = q * ops.cast(attention_scale(self.head_dim), q.dtype)
         half = None if local_window is None else max(local_window // 2, 1)
         static_seq = x.shape[1]

@@ -21,9 +21,10 @@ sublayer called by several layers receives the sum of their gradients.
 
 Each layer attends globally or, with `local_window`, in a sliding window; the
 global layers are those whose index is a multiple of `global_every` (ModernBERT:
-0, 3, 6, ...). With rotary positions the stack computes the angles once per call
-for each base (`rotary_theta` for global layers, `rotary_theta_local` for local
-ones) and hands them to the attention sublayers.
+0, 3, 6, ...). With rotary positions each attention sublayer gets its layer's base
+(`rotary_theta` for global layers, `rotary_theta_local` for local ones) and
+computes the angles in float32 (a Python float, which mixed precision leaves
+alone; XLA computes the identical angles of layers with one base once).
 
 Example:
 
@@ -43,7 +44,6 @@ Example:
 from __future__ import annotations
 
 import keras
-from keras import ops
 
 from keras_bertfam.errors import InputError
 from keras_bertfam.kinds import attention_windows, sharing_plan
@@ -51,7 +51,6 @@ from keras_bertfam.layers.attention import SelfAttention
 from keras_bertfam.layers.common import padding_to_attention_mask, register
 from keras_bertfam.layers.feedforward import FeedForward
 from keras_bertfam.layers.norms import make_norm
-from keras_bertfam.layers.positions import rotary_angles
 
 
 @register
@@ -235,14 +234,11 @@ class EncoderStack(keras.layers.Layer):
 
     def call(self, x, padding_mask=None, training=None):
         mask = None if padding_mask is None else padding_to_attention_mask(padding_mask)
-        head_dim = x.shape[-1] // self.num_heads
-        angles = {theta: rotary_angles(ops.shape(x)[1], head_dim, theta)
-                  for theta in set(self.layer_thetas) if theta is not None}  # fmt: skip
         blocks = zip(self.attention_plan, self.feedforward_plan, self.layer_windows,
                      self.layer_thetas, strict=True)  # fmt: skip
         for a, f, window, theta in blocks:
             x = self.attention_layers[a](x, mask, training=training, local_window=window,
-                                         rotary=angles.get(theta))  # fmt: skip
+                                         rotary_theta=theta)  # fmt: skip
             x = self.feedforward_layers[f](x, training=training)
         if self.final_layer_norm is not None:
             x = self.final_layer_norm(x)

@@ -54,7 +54,7 @@ class FeedForward(Residual):
 
     Call arguments:
         x: [batch, seq, H] float; the attention's arguments (`attention_mask`,
-            `rotary`, `local_window`) are accepted and ignored.
+            `rotary_theta`, `local_window`) are accepted and ignored.
 
     Returns:
         [batch, seq, H].
@@ -89,7 +89,7 @@ class FeedForward(Residual):
             input_shape[-1], "output", (*input_shape[:-1], self.intermediate_dim)
         )
 
-    def transform(self, x, attention_mask, training, rotary=None, local_window=None):
+    def transform(self, x, attention_mask, training, rotary_theta=None, local_window=None):
         h = self.intermediate(x)
         if self.kind != "dense":
             value, gate = ops.split(h, 2, axis=-1)

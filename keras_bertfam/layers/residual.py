@@ -61,9 +61,10 @@ class Residual(keras.layers.Layer):
         self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         self.build_transform(x_shape)
 
-    def call(self, x, attention_mask=None, training=None, rotary=None, local_window=None):
-        """`rotary` and `local_window` reach the attention's transform (see `SelfAttention`)."""
-        where = dict(rotary=rotary, local_window=local_window)
+    def call(self, x, attention_mask=None, training=None, rotary_theta=None, local_window=None):
+        """`rotary_theta` and `local_window` reach the attention's transform (see
+        `SelfAttention`)."""
+        where = dict(rotary_theta=rotary_theta, local_window=local_window)
         if self.norm_first:
             inner = self.layer_norm(x) if self.layer_norm is not None else x
             y = self.transform(inner, attention_mask, training, **where)
