@@ -64,6 +64,7 @@ KERAS_OBJECTS = {
     "Encoder": "keras_bertfam.models.encoder",
     "Pretrainer": "keras_bertfam.models.encoder",
     "WarmupPolynomialDecay": "keras_bertfam.training.optimizers",
+    "WarmupStableDecay": "keras_bertfam.training.schedules",
 }
 
 

@@ -53,6 +53,7 @@ TSV_HEADERS = ("auto", "yes", "no")
 
 # -- training ------------------------------------------------------------------------------
 OPTIMIZERS = ("adamw", "lamb")
+SCHEDULES = ("polynomial", "wsd")  # learning rate after warmup: decay, or hold then decay
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 STRATEGIES = ("auto", "one", "mirrored", "multi-worker", "tpu")
 

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 import keras_bertfam as bf
 from keras_bertfam.data import DataConfig
+from keras_bertfam.errors import InputError
 from keras_bertfam.training import (
     TrainConfig,
     build_optimizer,
@@ -138,6 +139,30 @@ def test_no_weight_decay_on_layer_norm_and_biases(name):
     assert "encoder/attention_0/layer_norm/gamma" in excluded
     assert "mlm_output_bias/bias" in excluded
     assert "token_embedding/embeddings" not in excluded
+
+
+def test_warmup_stable_decay_holds_then_falls_as_1_minus_sqrt():
+    from keras_bertfam.training.schedules import WarmupStableDecay
+
+    model = bf.build_pretrainer("bert_tiny", num_layers=1)
+    opt = build_optimizer("adamw", model, 1e-3, total_steps=100, warmup_steps=10,
+                          schedule="wsd", decay_steps=40, beta_2=0.98, accumulate=2)  # fmt: skip
+    rate = opt._learning_rate  # the schedule (`learning_rate` is its current value)
+    assert isinstance(rate, WarmupStableDecay) and float(opt.beta_2) == 0.98
+    # accumulation: the schedule counts updates (two micro-batches each)
+    got = [float(rate(2 * s)) for s in (0, 5, 10, 30, 60, 70, 90, 100, 200)]
+    want = [0, 5e-4, 1e-3, 1e-3, 1e-3, 1e-3 * (1 - 0.25**0.5), 1e-3 * (1 - 0.75**0.5), 0, 0]
+    np.testing.assert_allclose(got, want, atol=1e-9)
+    again = WarmupStableDecay.from_config(rate.get_config())
+    assert float(again(130)) == float(rate(130))
+    linear = WarmupStableDecay(1.0, 10, 0, 4, shape="linear")
+    assert [float(linear(s)) for s in (6, 7, 8)] == [1.0, 0.75, 0.5]
+    with pytest.raises(InputError, match="warmup_steps=8, decay_steps=4, total_steps=10"):
+        WarmupStableDecay(1.0, 10, 8, 4)
+    with pytest.raises(InputError, match="decay_steps=5 needs schedule='wsd'"):
+        TrainConfig(steps=10, checkpoint_every=5, decay_steps=5)
+    with pytest.raises(InputError, match=r"beta_2=1\.0 must be"):
+        TrainConfig(beta_2=1.0)
 
 
 @pytest.mark.parametrize("accumulate", [1, 2])

@@ -13,7 +13,8 @@ from keras_bertfam.cli.common import (
     positive_float,
     positive_int,
 )
-from keras_bertfam.kinds import OPTIMIZERS, PRECISIONS, STRATEGIES
+from keras_bertfam.kinds import OPTIMIZERS, PRECISIONS, SCHEDULES, STRATEGIES
+from keras_bertfam.recipes import list_recipes
 from keras_bertfam.training.config import TrainConfig
 
 
@@ -29,10 +30,10 @@ def add_parser(commands):
         description="Pretrain from a create-data folder (--data) or text with dynamic masking "
         "(--corpus + --tokenizer). Run again, the same command resumes an unfinished run in "
         "--out (--steps may grow) or reports a finished one; --out holding anything else is "
-        "refused without --overwrite. Recipes: bert, albert, roberta "
+        "refused without --overwrite. Recipes: " + ", ".join(list_recipes()) + " "
         "(keras_bertfam/recipes/*.json; pass a path for your own copy).",
     )
-    parser.add_argument("--recipe", help="bert | albert | roberta | a recipe .json")
+    parser.add_argument("--recipe", help=" | ".join(list_recipes()) + " | a recipe .json")
     parser.add_argument("--preset", help="model preset (overrides the recipe's)")
     parser.add_argument("--config", help="model config .json (overrides preset)")
     add_set_argument(parser)
@@ -58,6 +59,17 @@ def add_parser(commands):
     parser.add_argument("--optimizer", choices=OPTIMIZERS, help=default("optimizer"))
     parser.add_argument("--learning-rate", type=positive_float, help=default("learning_rate"))
     parser.add_argument("--warmup-steps", type=non_negative_int, help=default("warmup_steps"))
+    parser.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        help="after warmup: polynomial decay (BERT) or warmup-stable-decay (wsd); "
+        + default("schedule"),
+    )
+    parser.add_argument(
+        "--decay-steps",
+        type=non_negative_int,
+        help="updates of wsd's final decay; default: the recipe's, else a tenth of --steps",
+    )
     parser.add_argument("--precision", choices=PRECISIONS, help=default("precision"))
     parser.add_argument(
         "--jit",
@@ -113,6 +125,8 @@ def run(args) -> int:
         "optimizer": args.optimizer,
         "learning_rate": args.learning_rate,
         "warmup_steps": args.warmup_steps,
+        "schedule": args.schedule,
+        "decay_steps": args.decay_steps,
         "precision": args.precision,
         "jit": args.jit,
         "strategy": args.strategy,

@@ -4,7 +4,7 @@ Example:
 
 >>> from keras_bertfam.recipes import load_recipe, list_recipes
 >>> list_recipes()
-['albert', 'bert', 'roberta']
+['albert', 'bert', 'modernbert', 'roberta']
 >>> load_recipe("albert")["train"]["optimizer"]
 'lamb'
 """
@@ -22,7 +22,7 @@ def list_recipes() -> list[str]:
 
 
 def load_recipe(name_or_path: str) -> dict:
-    """A recipe by name (bert, albert, roberta) or from a JSON file."""
+    """A recipe by name (`list_recipes()`) or from a JSON file."""
     path = Path(name_or_path)
     if not path.suffix:
         path = RECIPES / f"{name_or_path}.json"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 
 from keras_bertfam.errors import InputError
-from keras_bertfam.kinds import OPTIMIZERS, PRECISIONS, STRATEGIES
+from keras_bertfam.kinds import OPTIMIZERS, PRECISIONS, SCHEDULES, STRATEGIES
 from keras_bertfam.validate import require_choice, require_int, require_number
 
 
@@ -34,6 +34,10 @@ class TrainConfig:
         optimizer: "adamw" or "lamb".
         learning_rate / warmup_steps / weight_decay / global_clipnorm / decay_power:
             the schedule and regularization (see `optimizers.build_optimizer`).
+        schedule: "polynomial" (decay from the end of warmup, BERT) or "wsd"
+            (warmup-stable-decay, ModernBERT), whose final decay lasts `decay_steps`
+            updates (None: a tenth of `steps`).
+        beta_1 / beta_2 / epsilon: Adam's (LAMB's) moment decays and epsilon.
         precision: "float32", "mixed_bfloat16" or "mixed_float16" (loss scaling).
         jit: XLA-compile the train step.
         strategy / tpu_address: see `strategy.get_strategy`.
@@ -51,6 +55,11 @@ class TrainConfig:
     weight_decay: float = 0.01
     global_clipnorm: float | None = 1.0
     decay_power: float = 1.0
+    schedule: str = "polynomial"
+    decay_steps: int | None = None
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-6
     precision: str = "float32"
     jit: bool = True
     strategy: str = "auto"
@@ -71,6 +80,19 @@ class TrainConfig:
         require_number("learning_rate", self.learning_rate, above=0)
         require_number("weight_decay", self.weight_decay, minimum=0)
         require_number("decay_power", self.decay_power, above=0)
+        require_choice("schedule", self.schedule, SCHEDULES)
+        for name in ("beta_1", "beta_2"):
+            require_number(name, getattr(self, name), minimum=0, below=1)
+        require_number("epsilon", self.epsilon, above=0)
+        if self.decay_steps is not None:
+            require_int("decay_steps", self.decay_steps, minimum=0)
+            if self.schedule != "wsd":
+                raise InputError(f"decay_steps={self.decay_steps} needs schedule='wsd'")
+            if self.decay_steps + self.warmup_steps > self.steps:
+                raise InputError(
+                    f"warmup_steps={self.warmup_steps} + decay_steps={self.decay_steps} "
+                    f"exceed steps={self.steps}"
+                )
         if self.global_clipnorm is not None:
             require_number("global_clipnorm", self.global_clipnorm, above=0)
         if not isinstance(self.jit, bool):

@@ -29,8 +29,9 @@ import keras
 from keras import ops
 
 from keras_bertfam.errors import InputError
-from keras_bertfam.kinds import OPTIMIZERS
+from keras_bertfam.kinds import OPTIMIZERS, SCHEDULES
 from keras_bertfam.layers.common import register
+from keras_bertfam.validate import require_choice
 
 
 @register
@@ -103,26 +104,35 @@ def build_optimizer(
     power: float = 1.0,
     beta_2: float = 0.999,
     epsilon: float = 1e-6,
+    beta_1: float = 0.9,
+    schedule: str = "polynomial",
+    decay_steps: int | None = None,
 ):
-    """AdamW or LAMB with the warmup schedule and no decay on rank < 2 variables.
+    """AdamW or LAMB with a warmup schedule and no decay on rank < 2 variables.
 
-    `total_steps` and `warmup_steps` count optimizer updates (not micro-batches).
+    `total_steps`, `warmup_steps` and `decay_steps` count optimizer updates (not
+    micro-batches). `schedule`: "polynomial" (`WarmupPolynomialDecay` with `power`,
+    BERT's linear decay from the end of warmup) or "wsd" (`schedules.WarmupStableDecay`:
+    constant after warmup, a 1-sqrt decay over the last `decay_steps`).
     """
     if name not in OPTIMIZERS:
         raise InputError(f"optimizer={name!r} is not one of {list(OPTIMIZERS)}")
     if accumulate < 1:
         raise InputError(f"accumulate={accumulate} must be >= 1")
-    schedule = WarmupPolynomialDecay(
-        peak_learning_rate,
-        total_steps,
-        warmup_steps,
-        power=power,
-        micro_steps_per_update=accumulate,
-    )
+    require_choice("schedule", schedule, SCHEDULES)
+    if schedule == "wsd":
+        from keras_bertfam.training.schedules import WarmupStableDecay
+
+        rate = WarmupStableDecay(peak_learning_rate, total_steps, warmup_steps, decay_steps,
+                                 micro_steps_per_update=accumulate)  # fmt: skip
+    else:
+        rate = WarmupPolynomialDecay(peak_learning_rate, total_steps, warmup_steps, power=power,
+                                     micro_steps_per_update=accumulate)  # fmt: skip
     cls = keras.optimizers.AdamW if name == "adamw" else keras.optimizers.Lamb
     optimizer = cls(
-        learning_rate=schedule,
+        learning_rate=rate,
         weight_decay=weight_decay,
+        beta_1=beta_1,
         beta_2=beta_2,
         epsilon=epsilon,
         global_clipnorm=global_clipnorm,

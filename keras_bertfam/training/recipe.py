@@ -193,8 +193,9 @@ def pretrain(
         "data": {"source": source, "config": data_cfg.to_dict()},
         "train": dataclasses.asdict(train),
     }
+    defaults = {"model": EncoderConfig().to_dict(), "train": dataclasses.asdict(TrainConfig())}
     run = RunFolder(out, "pretrain", configuration, overwrite, growable=("train.steps",),
-                    ignored=("train.verbose",), keep=(BACKUP,))  # fmt: skip
+                    ignored=("train.verbose",), keep=(BACKUP,), defaults=defaults)  # fmt: skip
     with run:
         if run.state == "complete":
             shutil.rmtree(out / BACKUP, ignore_errors=True)
@@ -268,7 +269,10 @@ def _fit(model_config, train, strategy, own_loop, dataset, callbacks, validation
             model = build_pretrainer(model_config)
             optimizer = build_optimizer(train.optimizer, model, train.learning_rate, train.steps,
                                         train.warmup_steps, train.weight_decay,
-                                        train.global_clipnorm, power=train.decay_power)  # fmt: skip
+                                        train.global_clipnorm, power=train.decay_power,
+                                        beta_1=train.beta_1, beta_2=train.beta_2,
+                                        epsilon=train.epsilon, schedule=train.schedule,
+                                        decay_steps=train.decay_steps)  # fmt: skip
             compile_pretrainer(model, optimizer, train.jit)
         fit_args = dict(epochs=train.steps // train.checkpoint_every,
                         steps_per_epoch=train.checkpoint_every, validation_data=validation_data,

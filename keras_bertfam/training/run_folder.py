@@ -69,14 +69,18 @@ def flatten(values: dict, prefix: str = "") -> dict:
     return flat
 
 
-def differences(old: dict, new: dict, growable=(), ignored=()) -> list[str]:
-    """Fields whose values differ between two configurations, as printable lines."""
-    old, new = flatten(old), flatten(new)
+def differences(old: dict, new: dict, growable=(), ignored=(), defaults=None) -> list[str]:
+    """Fields whose values differ between two configurations, as printable lines.
+
+    A field absent from `old` (a run folder written before the field existed)
+    counts as its value in `defaults`, the behaviour it had then.
+    """
+    old, new, defaults = flatten(old), flatten(new), flatten(defaults or {})
     lines = []
     for name in sorted(set(old) | set(new)):
         if name in ignored:
             continue
-        a, b = old.get(name, "<absent>"), new.get(name, "<absent>")
+        a, b = old.get(name, defaults.get(name, "<absent>")), new.get(name, "<absent>")
         if a == b:
             continue
         numbers = isinstance(a, int | float) and isinstance(b, int | float)
@@ -96,6 +100,8 @@ class RunFolder:
         overwrite: replace whatever the folder holds instead of refusing.
         growable: dotted field names that may grow when an unfinished run resumes.
         ignored: dotted field names that may differ freely (e.g. verbosity).
+        defaults: configuration values of fields a folder written by an older
+            version may lack (see `differences`).
         keep: entries a failed new run leaves in place even if nothing else was written
             (checkpoints worth resuming from), e.g. ("backup",).
 
@@ -104,7 +110,7 @@ class RunFolder:
     """
 
     def __init__(self, path, kind: str, configuration: dict, overwrite: bool = False,
-                 growable=(), ignored=(), keep=()):  # fmt: skip
+                 growable=(), ignored=(), keep=(), defaults=None):  # fmt: skip
         self.path = Path(path)
         self.kind = kind
         self.configuration = json.loads(json.dumps(configuration))  # plain JSON values
@@ -112,6 +118,7 @@ class RunFolder:
         self.growable = tuple(growable)
         self.ignored = tuple(ignored)
         self.keep = tuple(keep)
+        self.defaults = json.loads(json.dumps(defaults or {}))
         self.state = None
         self._lock = None
         self._created = False
@@ -190,7 +197,7 @@ class RunFolder:
         else:
             growable = self.growable if record.get("status") != "complete" else ()
             reason = differences(record.get("configuration", {}), self.configuration,
-                                 growable, self.ignored)  # fmt: skip
+                                 growable, self.ignored, self.defaults)  # fmt: skip
         if reason and not self.overwrite:
             raise OutputExistsError(
                 f"{str(self.path)!r} holds a {record.get('status', 'unfinished')} "

@@ -24,7 +24,8 @@ import pytest
 import keras_bertfam as bf
 from keras_bertfam.cli import main
 from keras_bertfam.data import DataConfig
-from keras_bertfam.errors import InputError, TrainingDiverged, WriteError
+from keras_bertfam.errors import InputError, OutputExistsError, TrainingDiverged, WriteError
+from keras_bertfam.recipes import load_recipe
 from keras_bertfam.training import TrainConfig, pretrain
 from tests.data_fixtures import minilm_dir
 from tests.reliability.runs import MODEL_FLAGS, corpus_slice, pretrain_args
@@ -68,12 +69,26 @@ def _snapshot(folder: Path) -> dict:
 # -- item 1: the README's first pretraining command shape --------------------------------
 
 
-def test_recipe_with_a_preset_trains(tmp_path, corpus, capsys):
+@pytest.mark.parametrize(
+    "recipe, preset, objective",
+    [("bert", "bert_tiny", "nsp"), ("albert", "albert_tiny", "sop"),
+     ("roberta", "roberta_tiny", "none"), ("modernbert", "modernbert_tiny", "none")],
+)  # fmt: skip
+def test_every_recipe_trains_with_a_tiny_preset(
+    tmp_path, corpus, capsys, recipe, preset, objective
+):
     out = tmp_path / "run"
-    assert main([*pretrain_args(corpus, out), "--recipe", "bert"]) == 0
+    extra = ["--recipe", recipe, "--preset", preset, "--set", "vocabulary_size=30522",
+             "--accumulate", "1", "--precision", "float32"]  # fmt: skip
+    assert main([*pretrain_args(corpus, out), *extra]) == 0
     config = json.loads((out / "config.json").read_text())
-    assert config["num_layers"] == 1 and config["sentence_objective"] == "nsp"
+    assert config["num_layers"] == 1 and config["sentence_objective"] == objective
     assert "trained 4 steps" in capsys.readouterr().out
+    run = json.loads((out / "run.json").read_text())["configuration"]
+    wanted = load_recipe(recipe)["train"]
+    assert {k: run["train"][k] for k in ("optimizer", "beta_2", "schedule") if k in wanted} == {
+        k: wanted[k] for k in ("optimizer", "beta_2", "schedule") if k in wanted
+    }
 
 
 # -- item 6: divergence keeps the last good checkpoint ----------------------------------
@@ -134,6 +149,27 @@ def test_an_unfinished_run_resumes_and_may_grow(tmp_path, corpus):
     summary = _run(corpus, out, _train(steps=6))  # --steps grew from 4 to 6
     assert summary["resumed_from_epoch"] == 1 and summary["steps"] == 6
     assert len(summary["history"]["loss"]) == 3
+
+
+def test_a_folder_without_newer_fields_resumes_as_their_defaults(tmp_path, corpus):
+    """A run folder written before some config fields existed lacks them in run.json; they
+    count as their defaults (the behaviour they had), so the run resumes."""
+    out = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _run(corpus, out, callbacks=[Crash()])
+    record = json.loads((out / "run.json").read_text())
+    for part, field in (("model", "position_embedding"), ("model", "feedforward"),
+                        ("train", "schedule"), ("train", "beta_2")):  # fmt: skip
+        del record["configuration"][part][field]
+    (out / "run.json").write_text(json.dumps(record))
+    assert _run(corpus, out)["resumed_from_epoch"] == 1
+    with pytest.raises(RuntimeError, match="simulated crash"):  # a changed default still counts
+        _run(corpus, tmp_path / "other", callbacks=[Crash()])
+    record = json.loads((tmp_path / "other/run.json").read_text())
+    del record["configuration"]["train"]["beta_2"]
+    (tmp_path / "other/run.json").write_text(json.dumps(record))
+    with pytest.raises(OutputExistsError, match=r"train\.beta_2: 0\.999 in the folder, 0\.98 now"):
+        _run(corpus, tmp_path / "other", _train(beta_2=0.98))
 
 
 @pytest.mark.parametrize(
