@@ -20,8 +20,11 @@ alone: `python -m benchmarks.<suite>`):
   masking vs keras-hub's.
 - `finetune`: fine-tuning with length bucketing vs pad-to-128 vs keras-hub, on the
   fortunes topics bundled in `keras_bertfam.resources`.
+- `modern`: ModernBERT vs BERT at equal parameter counts, and local (sliding-window)
+  vs global attention at S=512 and 1024 with their training FLOPs; runs on any Keras
+  backend (`KERAS_BACKEND=jax`).
 
-Modules: the suites (`core`, `albert`, `data`, `finetune`), `peers` (the keras-hub and
+Modules: the suites (`core`, `albert`, `data`, `finetune`, `modern`), `peers` (the keras-hub and
 tf-models-official models), `timing` (worker processes, alternation, medians, the
 machine), `report` (tables, bench.json, charts, docs/benchmarks.md), `goals` (what each
 figure is held against), `optional` (imports of packages keras_bertfam does not
@@ -37,7 +40,7 @@ import importlib
 import time
 from pathlib import Path
 
-SUITES = ("core", "albert", "data", "finetune")
+SUITES = ("core", "albert", "data", "finetune", "modern")
 
 __all__ = ["SUITES", "run_suite"]
 

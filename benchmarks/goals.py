@@ -62,6 +62,18 @@ GOALS = {
         "fine-tuning: useful (non-pad) tokens/s, keras_bertfam with length buckets / "
         "keras-hub padded to 128",
     ),
+    "modern.local_vs_global_train": Goal(
+        ">=",
+        1.00,
+        "modern: training tokens/s at S=1024 (the suite's longest sequence), local_window=128 "
+        "with a global layer every 3rd / every layer global, same config and run",
+    ),
+    "modern.local_vs_global_infer": Goal(
+        ">=",
+        1.00,
+        "modern: inference tokens/s at S=1024 (the suite's longest sequence), local_window=128 "
+        "with a global layer every 3rd / every layer global, same config and run",
+    ),
     "run.quick_seconds": Goal(
         "<=", 180.0, "`python -m benchmarks --quick`, all suites: wall time, 2 cores", "s"
     ),

@@ -7,6 +7,8 @@ the median of all repeats with its spread (`median_spread`), printed beside the 
 count and library versions (`machine`) and the share of the cores other processes used
 meanwhile (`OtherLoad`). The machine's matmul peak (`matmul_peak`) runs as a worker of
 this module: `python -m benchmarks.timing --worker matmul_peak --size 2048`.
+`time_model` times with TensorFlow's tools (tf.data, tf.function); `time_keras_model`
+with Keras alone, on whichever backend `KERAS_BACKEND` names (JAX on a GPU, say).
 
 Nothing is imported here at module level beyond the standard library: the process that
 orchestrates the workers stays light and idle while they are timed.
@@ -258,6 +260,48 @@ def time_model(keras_mod, pretrainer, encoder, x, y, jit, warmup, steps, repeats
         "infer_seconds": infer,
         "train_other_load": [train_load.value],
         "infer_other_load": [infer_load.value],
+    }
+
+
+def time_keras_model(pretrainer, encoder, x, y, jit, warmup, steps, repeats) -> dict:
+    """`time_model`'s figures on any Keras 3 backend (TensorFlow, JAX, PyTorch).
+
+    The batch is put on the device once; each training step is a `train_on_batch` and
+    each encoder pass a `predict_on_batch` (both compiled with `jit_compile=jit`, both
+    waiting for their result). `x` holds every input either model takes; each model is
+    fed its own. The first `warmup` steps (and passes, at least one) are not timed.
+    """
+    import keras
+
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    pretrainer.compile(
+        optimizer=keras.optimizers.Adam(1e-4), loss=dict.fromkeys(y, loss), jit_compile=jit
+    )
+    encoder.compile(jit_compile=jit)
+    on_device = {k: keras.ops.convert_to_tensor(v) for k, v in x.items()}
+    train_x = {k: on_device[k] for k in pretrainer.input}
+    infer_x = {k: on_device[k] for k in encoder.input}
+    y = {k: keras.ops.convert_to_tensor(v) for k, v in y.items()}
+
+    def timed(step):
+        for _ in range(max(warmup, 1)):
+            step()
+        seconds = []
+        with OtherLoad() as load:
+            for _ in range(repeats):
+                start = time.perf_counter()
+                for _ in range(steps):
+                    step()
+                seconds.append(time.perf_counter() - start)
+        return seconds, [load.value]
+
+    train, train_load = timed(lambda: pretrainer.train_on_batch(train_x, y))
+    infer, infer_load = timed(lambda: encoder.predict_on_batch(infer_x))
+    return {
+        "train_seconds": train,
+        "infer_seconds": infer,
+        "train_other_load": train_load,
+        "infer_other_load": infer_load,
     }
 
 

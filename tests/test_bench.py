@@ -1,6 +1,6 @@
 """The benchmarks (`python -m benchmarks`, `bertfam bench`): the smallest real runs and wiring.
 
-The runs (the albert suite at a tiny size, the matmul-peak worker) check what the suites
+The runs (the albert and modern suites at a tiny size, the matmul-peak worker) check what the suites
 write (fields, positive finite numbers, a PNG chart, goals beside the figures), not how
 fast anything is: speed is measured by `python -m benchmarks`, on a quiet machine, not
 by tests.
@@ -19,13 +19,14 @@ from pathlib import Path
 import pytest
 
 import benchmarks
-from benchmarks import goals, optional, report, run_suite, timing
+from benchmarks import goals, modern, optional, report, run_suite, timing
 from benchmarks.core import CONFIGS, _flops_per_token, _summarize
 from keras_bertfam.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"L": 2, "H": 32, "A": 2, "I": 64, "E": 16, "V": 500, "S": 16, "batch": 2, "P": 2}
 ONCE = {"rounds": 1, "warmup": 1, "steps": 1, "repeats": 1}
+TINY_MODERN = {"L": 3, "H": 32, "A": 2, "I": 48, "V": 500, "S": 16, "batch": 2, "window": 4}
 
 
 def _positive(value):
@@ -85,6 +86,86 @@ def test_albert_suite_writes_json_and_chart(tmp_path, capsys):
     text = report.markdown(saved, "bench.json", recorded=None)
     assert "| inference tokens/s |" in text and saved["machine"] in text
     assert "quick mode" in text and "python -m benchmarks.report bench.json" in text
+
+
+def test_modern_suite_writes_both_tables(tmp_path, capsys):
+    # the window comparison at one S, long enough that its local layers take the band path
+    window = {**TINY_MODERN, "window": 8, "lengths": [64]}
+    overrides = {"modern": {"equal": TINY_MODERN, "window": window, "settings": ONCE}}
+    result = run_suite(["modern"], quick=True, out_dir=tmp_path, overrides=overrides)
+    saved = json.loads((tmp_path / "bench.json").read_text())
+    suite = saved["suites"]["modern"]
+    assert "backend: tensorflow on cpu" in suite["title"]
+    assert set(suite["median"]) == {"equal S=16", "window S=64"}
+    for summary in suite["median"].values():
+        for system, m in summary.items():
+            for key in ("train_tokens_per_s", "infer_tokens_per_s", "training_flops_per_token"):
+                assert _positive(m[key]), (system, key, m[key])
+            assert m["parameters"] == m["predicted_parameters"]  # models.info agrees
+    equal = suite["median"]["equal S=16"]
+    bert, ours = equal["bert"], equal["modernbert"]
+    assert abs(ours["parameters"] / bert["parameters"] - 1) < modern.TOLERANCE
+    assert ours["intermediate_dim"] == TINY_MODERN["I"]  # bert's I is the one chosen
+    ratios = suite["ratios"]["window S=64"]
+    assert ratios["training_flops_per_token"] < 1  # local layers score fewer keys
+    assert all(_positive(v) for r in suite["ratios"].values() for v in r.values())
+    # the tables as data: one row per system, and the ratio row of each S
+    equal_table, window_table = suite["tables"]
+    assert [row[0] for row in equal_table["rows"]] == ["bert", "modernbert"]
+    assert equal_table["columns"][:4] == ["system", "I", "parameters", "models.info"]
+    assert [row[0] for row in window_table["rows"]] == [
+        "S=64 global",
+        "S=64 local",
+        "S=64 local/global",
+    ]
+    assert window_table["rows"][2][2] == f"{ratios['train_tokens_per_s']:.2f}x"
+    # the figures held against goals, at the longest S measured
+    measured = {m["goal"]: m for m in suite["goals"]}
+    assert set(measured) == {"modern.local_vs_global_train", "modern.local_vs_global_infer"}
+    assert measured["modern.local_vs_global_train"]["value"] == ratios["train_tokens_per_s"]
+    assert all(m["label"].startswith("[S=64]") for m in measured.values())
+    out = capsys.readouterr().out
+    assert "[equal parameters]" in out and "S=64 local/global" in out
+    assert result["charts"] == [str(tmp_path / "modern.png")]
+    text = report.markdown(saved, "bench.json", recorded=None)
+    assert "### modern" in text and "| S=64 local/global |" in text
+    assert "Alone: `python -m benchmarks modern --quick`" in text
+
+
+def test_modern_configs_differ_only_where_compared():
+    assert doctest.testmod(modern).failed == 0
+    from keras_bertfam.models.info import parameter_breakdown, training_flops_per_token
+
+    def total(config):
+        return parameter_breakdown(config)["total pretrainer"]
+
+    for shape in (modern.EQUAL, *({**modern.WINDOW, "S": n} for n in modern.LENGTHS)):
+        ours, bert = modern.model_config("modernbert", shape), modern.model_config("bert", shape)
+        assert abs(total(ours) / total(bert) - 1) < modern.TOLERANCE, shape
+        same = ("num_layers", "hidden_dim", "num_heads", "vocabulary_size", "dropout")
+        assert all(getattr(ours, f) == getattr(bert, f) for f in same)
+        assert (bert.position_embedding, bert.feedforward, bert.norm_first) == (
+            "learned",
+            "dense",
+            False,
+        )
+        assert (ours.position_embedding, ours.feedforward, ours.use_bias) == (
+            "rotary",
+            "geglu",
+            False,
+        )
+        # local vs global: the same config but for the window
+        local, glob = (modern.model_config(x, shape) for x in ("local", "global"))
+        assert glob.local_window is None and glob.replace(local_window=local.local_window) == local
+    shape = {**modern.WINDOW, "S": 1024}
+    local, glob = (modern.model_config(x, shape) for x in ("local", "global"))
+    flops = [
+        training_flops_per_token(c, 1024, modern.predictions(1024))["total"] for c in (local, glob)
+    ]
+    assert flops[0] < 0.8 * flops[1]
+    # a learned table of 8192 rows outweighs ModernBERT's whole budget for the FFN
+    with pytest.raises(ValueError, match="within 1%"):
+        modern.bert_config({**modern.EQUAL, "S": 8192})
 
 
 def test_core_share_of_peak_uses_one_flop_count():
@@ -149,7 +230,7 @@ def test_command_lines():
     )
     assert proc.returncode == 0, proc.stderr
     assert "python -m benchmarks" in proc.stdout and "--quick" in proc.stdout
-    assert "core | albert | data | finetune" in proc.stdout
+    assert "core | albert | data | finetune | modern" in proc.stdout
 
 
 def test_bertfam_bench_without_the_benchmarks_says_where_they_are(tmp_path):
@@ -205,4 +286,4 @@ def test_the_package_does_not_import_the_benchmarks_or_state_goals():
         # what a figure is held against lives in benchmarks/goals.py, not here
         assert not re.search(r"\b(targets?|goals?)\s*(>=|<=|≥|≤)", source), path
         assert not re.search(r"\bAims?:", source), path
-    assert benchmarks.SUITES == ("core", "albert", "data", "finetune")
+    assert benchmarks.SUITES == ("core", "albert", "data", "finetune", "modern")
