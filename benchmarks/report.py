@@ -25,11 +25,13 @@ a note
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import math
 import sys
 from pathlib import Path
 
+from benchmarks import SUITES
 from benchmarks.goals import GOALS, met
 
 HERE = Path(__file__).resolve().parent
@@ -209,7 +211,7 @@ def markdown(report: dict, source: str = "bench.json", recorded: Path | None = R
         f"- regenerate: `python -m benchmarks.report {source} > docs/benchmarks.md`",
     ]
     for name, results in suites.items():
-        lines += ["", f"### {name}", ""]
+        lines += ["", f"### {name}", "", f"{suite_about(name)[0]} {_alone(name)}", ""]
         if "skipped" in results:
             lines.append(f"Skipped: {results['skipped']}")
             continue
@@ -218,6 +220,9 @@ def markdown(report: dict, source: str = "bench.json", recorded: Path | None = R
             lines += ["", *(f"- {n}" for n in results["notes"])]
         for t in results["tables"]:
             lines += ["", *table_markdown(t)]
+    for name in (name for name in SUITES if name not in suites):
+        lines += ["", f"### {name}", "", *suite_about(name), "", _alone(name)]
+        lines += ["", "Not in this bench.json: a run of this suite puts its tables here."]
     measured = [m for results in suites.values() for m in results.get("goals", [])]
     measured += report.get("goals", [])
     if measured:
@@ -240,6 +245,25 @@ def markdown(report: dict, source: str = "bench.json", recorded: Path | None = R
     if recorded is not None and Path(recorded).is_file():
         lines += ["", Path(recorded).read_text(encoding="utf-8").rstrip()]
     return "\n".join(lines) + "\n"
+
+
+def suite_about(name: str) -> list[str]:
+    """What a suite measures, from its module's docstring (read, not imported): the summary
+    paragraph as one line, then the text after it up to the first indented (command) line."""
+    source = (HERE / f"{name}.py").read_text(encoding="utf-8")
+    summary, _, rest = (ast.get_docstring(ast.parse(source)) or name).partition("\n\n")
+    body = []
+    for line in rest.splitlines():
+        if line.startswith("    "):
+            break
+        body.append(line)
+    while body and not body[-1].strip():
+        body.pop()
+    return [" ".join(summary.split()), *(["", *body] if body else [])]
+
+
+def _alone(name: str) -> str:
+    return f"Alone: `python -m benchmarks {name} --quick` (full mode without `--quick`)."
 
 
 def _command(report: dict) -> str:
