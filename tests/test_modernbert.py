@@ -130,3 +130,27 @@ def test_info_counts_every_mix_as_the_built_model_and_local_flops_fall_with_the_
         assert scores(small, s) < scores(large, s) < scores(off, s)
     # two global layers of six: the local layers' share falls 4x from S=512 to S=2048 per token
     assert scores(small, 2048) / scores(off, 2048) < scores(small, 512) / scores(off, 512)
+
+
+def test_a_modernbert_serves_raw_text_without_the_library(tmp_path):
+    """A ModernBERT-shaped model (rotary, a window of 4 on 16 tokens, no segment table) as
+    a raw-text SavedModel, run in a process without keras_bertfam, equals Keras on the
+    same ids."""
+    from keras_bertfam.data import load_tokenizer
+    from keras_bertfam.export import export_saved_model
+    from tests.data_fixtures import minilm_dir
+    from tests.test_export import serve
+
+    tok = load_tokenizer(minilm_dir() / "vocab.txt")
+    config = bf.from_pretrained(FIXTURES / "modernbert").bertfam_config
+    model = bf.build_encoder(config.replace(vocabulary_size=tok.vocabulary_size))
+    folder = export_saved_model(model, tok, tmp_path, "modernbert", sequence_length=16)
+    texts = ["a sliding window sees only its neighbours in this sentence", "short"]
+    served = serve(folder, {"text": ("serving_default", {"text": texts})})["text"]
+    ids = [[101, *row[:14], 102] for row in tok.tokenize(texts).to_list()]
+    token_ids = np.array([row + [0] * (16 - len(row)) for row in ids], "int32")
+    mask = (token_ids != 0).astype("int32")
+    np.testing.assert_array_equal(served["padding_mask"], mask)
+    expected = np.asarray(model({"token_ids": token_ids, "padding_mask": mask})["sequence_output"])
+    real = mask.astype(bool)
+    np.testing.assert_allclose(np.array(served["sequence_output"])[real], expected[real], atol=1e-5)
