@@ -41,7 +41,7 @@ POOLINGS = ("pooled", "cls", "mean")
 # Task-head initializers: `torch.nn.Linear`'s uniform +-1/sqrt(fan_in), or BERT's N(0, 0.02).
 HEAD_INITS = ("fan_in_uniform", "truncated_normal")
 # What `from_pretrained` builds from a checkpoint.
-IMPORT_TASKS = ("encoder", "pretraining")
+IMPORT_TASKS = ("encoder", "pretraining")  # and the tasks of `tasks.importable()`
 
 # -- the data ------------------------------------------------------------------------------
 VOCABULARY_KINDS = ("wordpiece", "sentencepiece", "bpe")

@@ -141,16 +141,21 @@ def test_masked_lm_bias_contract(tmp_path):
 
 
 def test_sentence_head_contract(tmp_path):
-    """On the pooled output (NSP, BERT's init) and on every position (3 classes, torch's)."""
+    """On the pooled output (NSP, BERT's init), on every position (3 classes, torch's), and
+    with ModernBERT's transform (Dense H -> H without bias, GELU, a bias-free LayerNorm)."""
 
     def layer(d):
         nsp = SentenceHead(2, dtype=d)
         tokens = SentenceHead(3, dropout=0.1, init="fan_in_uniform", dtype=d)
-        return lambda pooled, sequence: {"nsp": nsp(pooled), "tokens": tokens(sequence)}
+        modern = SentenceHead(4, transform_activation="gelu", use_bias=False, dtype=d)
+        return lambda pooled, sequence: {"nsp": nsp(pooled), "tokens": tokens(sequence),
+                                         "modern": modern(pooled)}  # fmt: skip
 
     inputs = {"pooled": X[:, 0], "sequence": X}
-    shapes = {"nsp": (2, 2), "tokens": (2, 6, 3)}
-    contract(tmp_path, layer, inputs, shapes, Weights(4, 0, (H * 2 + 2) + (H * 3 + 3)))
+    shapes = {"nsp": (2, 2), "tokens": (2, 6, 3), "modern": (2, 4)}
+    modern = Weights(4, 0, H * H + H + H * 4 + 4)
+    weights = Weights(4 + modern[0], 0, (H * 2 + 2) + (H * 3 + 3) + modern[2])
+    contract(tmp_path, layer, inputs, shapes, weights)
 
 
 def test_sequence_pooling_contract(tmp_path):

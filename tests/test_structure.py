@@ -12,6 +12,7 @@ import pytest
 from keras_bertfam import kinds, tasks
 from keras_bertfam.cli import build_parser
 from keras_bertfam.cli.common import defaults, field_defaults
+from keras_bertfam.convert.importer import import_tasks
 from keras_bertfam.data.masking import MaskingConfig
 from keras_bertfam.data.pipeline import DataConfig
 from keras_bertfam.data.records import create_data
@@ -76,7 +77,7 @@ def _option(command: str, flag: str) -> argparse.Action:
         ("pretrain", "--precision", kinds.PRECISIONS),
         ("pretrain", "--strategy", kinds.STRATEGIES),
         ("export", "--quantization", kinds.QUANTIZATIONS),
-        ("convert", "--task", kinds.IMPORT_TASKS),
+        ("convert", "--task", import_tasks()),
     ],
 )
 def test_cli_choices_are_the_apis(command, flag, choices):

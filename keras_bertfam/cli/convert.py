@@ -3,32 +3,41 @@
 from __future__ import annotations
 
 from keras_bertfam.cli.common import add_set_argument
-from keras_bertfam.kinds import IMPORT_TASKS
 
 CONVERT_TASK = "pretraining"  # keep the heads the checkpoint has
 
 
 def add_parser(commands):
+    from keras_bertfam.convert.importer import import_tasks
+
     parser = commands.add_parser(
         "convert",
         help="import a Hugging Face (safetensors) or Google TF1 checkpoint into a .keras model",
         description="Reads a Hugging Face folder (config.json + model.safetensors or a sharded "
-        "index) of BERT/ALBERT/RoBERTa, or a Google TF1 checkpoint (bert_config.json / "
+        "index) of BERT/ALBERT/RoBERTa/ModernBERT, or a Google TF1 checkpoint (bert_config.json / "
         "albert_config.json + *.ckpt), checks that every weight finds its place, and writes "
         "model.keras, config.json, import_report.json and tokenizer/ to --out. Optional parts "
         "follow the checkpoint: no pooler in the file builds the encoder without one; MLM or "
         "sentence heads the file lacks are initialized fresh (--task pretraining); the report "
-        "lists them. PyTorch pickles are refused.",
+        "lists them. --task classification imports a Hugging Face sequence classifier with "
+        "its head and label names (task.json), ready for `bertfam export`. PyTorch pickles "
+        "are refused.",
     )
     parser.add_argument("path", help="checkpoint folder (or .safetensors file / TF1 prefix)")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--task", choices=IMPORT_TASKS, default=CONVERT_TASK)
+    parser.add_argument("--task", choices=import_tasks(), default=CONVERT_TASK)
     parser.add_argument(
         "--allow-missing",
         action="append",
         default=[],
         metavar="PREFIX",
         help="model weights that may stay initialized",
+    )
+    parser.add_argument(
+        "--pairs",
+        action="store_true",
+        help="with --task classification: the classifier reads text pairs (export serves "
+        "text and text_b)",
     )
     add_set_argument(parser)
     parser.add_argument("--overwrite", action="store_true")
@@ -44,6 +53,7 @@ def run(args) -> int:
         task=args.task,
         allow_missing=tuple(args.allow_missing),
         overwrite=args.overwrite,
+        pairs=args.pairs,
         **dict(args.set),
     )
     print(

@@ -44,16 +44,18 @@ class Checkpoint:
 
     Attributes:
         folder: the folder (tokenizer files are looked up there).
-        source: "hf_bert", "hf_albert", "hf_roberta", "hf_modernbert", "google_bert" or
-            "google_albert".
+        source: "hf_bert", "hf_albert", "hf_roberta", "hf_modernbert",
+            "hf_modernbert_classifier", "google_bert" or "google_albert".
         config: the architecture, from the checkpoint's own config file.
         tensors: variable name -> numpy array, as stored.
+        values: the config file as read (labels and head settings of a classifier).
     """
 
     folder: Path
     source: str
     config: EncoderConfig
     tensors: dict
+    values: dict = dataclasses.field(default_factory=dict)
 
 
 PICKLE_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt", "model.ckpt")
@@ -214,7 +216,10 @@ def _read_hf(folder: Path, path: Path) -> Checkpoint:
     values = _read_json(folder / "config.json")
     config = config_from_hf(values)
     tensors = read_safetensors(_safetensors_files(folder, path))
-    return Checkpoint(folder, f"hf_{HF_FAMILIES[values['model_type']]}", config, tensors)
+    source = f"hf_{HF_FAMILIES[values['model_type']]}"
+    if source == "hf_modernbert" and "classifier.weight" in tensors:
+        source = "hf_modernbert_classifier"  # its `head.*` is the classifier's, not the MLM's
+    return Checkpoint(folder, source, config, tensors, values)
 
 
 # -- Google TF1 -----------------------------------------------------------------------

@@ -44,6 +44,14 @@ RULES = [
     (r"decoder\.bias", "mlm_output_bias/bias", "table"),
     (r"decoder\.weight", "token_embedding/embeddings", "table"),  # tied: must equal the table
 ]
+# A ModernBertForSequenceClassification: `head` is the classifier's transform.
+CLASSIFIER_RULES = [
+    *(rule for rule in RULES if not rule[1].startswith(("mlm_", "token_embedding/")) or
+      rule[0].startswith("embeddings")),
+    (r"head\.dense", "classifier/transform", "torch"),
+    (r"head\.norm", "classifier/transform_norm", "torch_norm"),
+    (r"classifier", "classifier/dense", "torch"),
+]  # fmt: skip
 
 
 def config_fields(values: dict) -> dict:

@@ -46,18 +46,26 @@ keras_bertfam.convert.checkpoint.CheckpointError: no checkpoint in ...
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 from pathlib import Path
 
 import numpy as np
 
+from keras_bertfam import tasks
 from keras_bertfam.convert.checkpoint import Checkpoint, CheckpointError, read_checkpoint
 from keras_bertfam.convert.names import IGNORED, map_name
 from keras_bertfam.errors import InputError, OutputExistsError
 from keras_bertfam.kinds import IMPORT_TASKS
 
-TASKS = IMPORT_TASKS
+
+def import_tasks() -> tuple[str, ...]:
+    """What `from_pretrained(task=...)` builds: the model parts, and the tasks whose
+    heads import from checkpoints (`tasks.importable()`)."""
+    return (*IMPORT_TASKS, *tasks.importable())
+
+
 REPORT_FILE = "import_report.json"
 logger = logging.getLogger("keras_bertfam")
 
@@ -68,6 +76,7 @@ OPTIONAL_PARTS = {
     "mlm": ("mlm_head", "mlm_output_bias"),
     "nsp": ("nsp_head",),
     "sop": ("sop_head",),
+    "classifier": ("classifier",),  # a sequence classifier's head
 }
 
 
@@ -170,9 +179,12 @@ def from_pretrained(
             sharded index), a Google TF1 checkpoint folder (bert_config.json /
             albert_config.json + *.ckpt.*) or prefix, or a keras_bertfam
             folder holding `model.keras`.
-        task: "encoder" ({sequence_output, pooled_output}) or "pretraining"
+        task: "encoder" ({sequence_output, pooled_output}), "pretraining"
             (the MLM head and the sentence head of the objective; heads the
-            checkpoint lacks are initialized fresh and reported).
+            checkpoint lacks are initialized fresh and reported) or
+            "classification" (a Hugging Face `*ForSequenceClassification` with
+            its head, {logits}; see `convert.classifier`; the report lists its
+            `labels`).
         allow_missing: model weight path prefixes that may stay freshly
             initialized besides the optional parts (see the module
             docstring), e.g. `("encoder/attention_0/",)`. Everything else
@@ -192,8 +204,8 @@ def from_pretrained(
     """
     from keras_bertfam.models.builders import build_encoder, build_pretrainer
 
-    if task not in TASKS:
-        raise InputError(f"task={task!r} is not one of {list(TASKS)}")
+    if task not in import_tasks():
+        raise InputError(f"task={task!r} is not one of {list(import_tasks())}")
     folder = Path(path)
     if (folder / "model.keras").is_file():
         model, report = _load_own(folder, task, overrides)
@@ -206,12 +218,22 @@ def from_pretrained(
     if "pooler" not in overrides:
         config = config.replace(pooler=_has_layer(weights, "pooler"))
     name = re.sub(r"\W", "_", checkpoint.folder.name) or "checkpoint"
-    if task == "encoder":
+    labels = None
+    if task not in IMPORT_TASKS:  # a task's head, imported by the task's `hf_head` module
+        from keras_bertfam.models.tasks import build_task_model
+
+        head = importlib.import_module(tasks.get(task).hf_head).task_head(checkpoint)
+        labels = head.pop("labels", None)
+        model = build_task_model(build_encoder(config, dtype=dtype, name=f"{name}_encoder"),
+                                 task, name=name, **head)  # fmt: skip
+    elif task == "encoder":
         model = build_encoder(config, dtype=dtype, name=name)
     else:
         model = build_pretrainer(config, dtype=dtype, name=name)
     report = _load_parts(model, weights, config, checkpoint.source, str(path), task,
                          allow_missing)  # fmt: skip
+    if labels is not None:
+        report["labels"] = labels
     _log_report(report)
     model.bertfam_config = config
     return (model, report) if return_report else model
@@ -300,13 +322,15 @@ def _load_own(folder: Path, task: str, overrides: dict):
 
 
 def convert_checkpoint(path, out, task: str = "pretraining", allow_missing=(), overwrite=False,
-                       **overrides) -> dict:  # fmt: skip
+                       pairs: bool = False, **overrides) -> dict:  # fmt: skip
     """Import `path` and write `out/model.keras`, `out/config.json`, `out/import_report.json`
-    and `out/tokenizer/`.
+    and `out/tokenizer/` (and with task "classification", `out/task.json`: the label
+    names, and whether the classifier reads text pairs, `pairs`).
 
     The folder then loads with `from_pretrained(out)` and fine-tunes with
-    `bertfam finetune --model out`. Returns a summary (source, task, parameters,
-    tokenizer, out, and the import `report`).
+    `bertfam finetune --model out`; a classifier exports with `bertfam export`.
+    Returns a summary (source, task, parameters, tokenizer, out, and the import
+    `report`).
     """
     import json
 
@@ -326,6 +350,12 @@ def convert_checkpoint(path, out, task: str = "pretraining", allow_missing=(), o
     (out / REPORT_FILE).write_text(json.dumps(report, indent=2))
     if tokenizer is not None:
         tokenizer.copy_files(out / "tokenizer")
+    if task not in IMPORT_TASKS:  # a task model: task.json, as `finetune` writes it
+        from keras_bertfam.training.evaluate import TASK_FILE
+
+        info = {"task": task, "labels": report.get("labels"), "pairs": bool(pairs),
+                "source": str(path)}  # fmt: skip
+        (out / TASK_FILE).write_text(json.dumps(info, indent=2))
     return {
         "source": str(path),
         "task": task,

@@ -116,6 +116,13 @@ RULES: dict[str, list] = {
 
 # Google's TF1 names: kernels are already [in, out]; LayerNorm is gamma/beta.
 RULES["hf_modernbert"] = hf_modernbert.RULES
+RULES["hf_modernbert_classifier"] = hf_modernbert.CLASSIFIER_RULES
+# The sequence classifiers' heads: BERT and ALBERT classify the pooler's output;
+# RoBERTa's head is dense + tanh on <s> (a pooler, as ours) and then `out_proj`.
+RULES["hf_bert"].append((r"classifier", "classifier/dense", "torch"))
+RULES["hf_albert"].append((r"classifier", "classifier/dense", "torch"))
+RULES["hf_roberta"] += [(r"classifier\.dense", "pooler/dense", "torch"),
+                        (r"classifier\.out_proj", "classifier/dense", "torch")]  # fmt: skip
 
 _GOOGLE_COMMON = [
     (r"bert/embeddings/word_embeddings", "token_embedding/embeddings", "table"),

@@ -235,7 +235,8 @@ class SentenceHead(keras.layers.Layer):
 
     It maps the last axis, so it also scores every position of a sequence
     ([batch, seq, H] -> [batch, seq, num_classes]) for token classification
-    and span (QA) heads.
+    and span (QA) heads. With `transform_activation` a Dense H -> H, that
+    activation and a norm come first (ModernBERT's classification head).
 
     Args:
         num_classes: int, default 2. Output logits (2 for NSP/SOP).
@@ -246,6 +247,11 @@ class SentenceHead(keras.layers.Layer):
             kernel N(0, initializer_range) cut at 2 stddev, zero bias) or
             "fan_in_uniform" (`torch.nn.Linear`'s: kernel and bias uniform in
             +-1/sqrt(H), for H = fan-in).
+        transform_activation: str or None, default None. A config activation
+            name: transform the input first (Dense H -> H, activation, norm).
+        norm: str, default "layer". The transform's norm, "layer" or "rms".
+        use_bias: bool, default True. The transform's Dense and norm biases.
+        layer_norm_epsilon: float, default 1e-12. The transform norm's epsilon.
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -272,6 +278,10 @@ class SentenceHead(keras.layers.Layer):
         dropout=0.0,
         initializer_range=0.02,
         init="truncated_normal",
+        transform_activation=None,
+        norm="layer",
+        use_bias=True,
+        layer_norm_epsilon=1e-12,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -281,8 +291,22 @@ class SentenceHead(keras.layers.Layer):
         self.dropout = dropout
         self.initializer_range = initializer_range
         self.init = init
+        self.transform_activation = transform_activation
+        self.norm = norm
+        self.use_bias = use_bias
+        self.layer_norm_epsilon = layer_norm_epsilon
 
     def build(self, input_shape):
+        self.transform = self.transform_norm = None
+        if self.transform_activation is not None:
+            self.transform = keras.layers.Dense(
+                input_shape[-1], activation=activation(self.transform_activation),
+                use_bias=self.use_bias, kernel_initializer=initializer(self.initializer_range),
+                dtype=self.dtype_policy, name="transform")  # fmt: skip
+            self.transform.build(input_shape)
+            self.transform_norm = make_norm(self.norm, self.layer_norm_epsilon, self.use_bias,
+                                            self.dtype_policy, "transform_norm")  # fmt: skip
+            self.transform_norm.build(input_shape)
         self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         if self.init == "fan_in_uniform":
             limit = float(input_shape[-1]) ** -0.5
@@ -300,7 +324,10 @@ class SentenceHead(keras.layers.Layer):
         self.dense.build(input_shape)
 
     def call(self, pooled_output, training=None):
-        return self.dense(self.dropout_layer(pooled_output, training=training))
+        x = pooled_output
+        if self.transform is not None:
+            x = self.transform_norm(self.transform(x))
+        return self.dense(self.dropout_layer(x, training=training))
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.num_classes)
@@ -312,6 +339,10 @@ class SentenceHead(keras.layers.Layer):
             dropout=self.dropout,
             initializer_range=self.initializer_range,
             init=self.init,
+            transform_activation=self.transform_activation,
+            norm=self.norm,
+            use_bias=self.use_bias,
+            layer_norm_epsilon=self.layer_norm_epsilon,
         )
         return config
 

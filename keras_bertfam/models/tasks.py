@@ -56,6 +56,7 @@ def build_task_model(
     initializer_range: float = 0.02,
     head_init: str = "fan_in_uniform",
     name: str | None = None,
+    head_transform: dict | None = None,
     **overrides,
 ) -> keras.Model:
     """An encoder with a fine-tuning head for `task`.
@@ -73,6 +74,9 @@ def build_task_model(
         dropout: dropout before the head's Dense layer.
         head_init: "fan_in_uniform" or "truncated_normal" (with `initializer_range`);
             see the module docstring.
+        head_transform: `SentenceHead` arguments of a transform before the head's
+            Dense (ModernBERT's classifier: `{"transform_activation": "gelu",
+            "use_bias": False, ...}`); None: none.
     """
     spec = tasks.get(task)
     if spec.needs_num_classes and not (isinstance(num_classes, int) and num_classes >= 1):
@@ -93,6 +97,7 @@ def build_task_model(
         outputs = {"sequence_output": encoder.output["sequence_output"]}
         encoder = BertfamModel(encoder.input, outputs, name=encoder.name)
     inputs, encoder_inputs = spec.model_inputs(num_classes)
-    head = dict(dropout=dropout, initializer_range=initializer_range, init=head_init)
+    head = dict(dropout=dropout, initializer_range=initializer_range, init=head_init,
+                **(head_transform or {}))  # fmt: skip
     outputs = spec.head(encoder(encoder_inputs), encoder_inputs, num_classes, pooling, head)
     return BertfamModel(inputs, outputs, name=name or task)

@@ -47,6 +47,11 @@ def names() -> tuple[str, ...]:
     return tuple(_load())
 
 
+def importable() -> tuple[str, ...]:
+    """The tasks whose heads `from_pretrained(task=...)` imports from checkpoints."""
+    return tuple(name for name, task in _load().items() if task.hf_head)
+
+
 def get(name: str) -> Task:
     """The task called `name`, or an `InputError` listing the tasks."""
     tasks = _load()

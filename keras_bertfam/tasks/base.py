@@ -31,6 +31,9 @@ class Task:
             number of labels or choices) rather than from the task.
         trimmer: how raw text is cut to the sequence length when served
             ("longest_first" or "keep_first", see `keras_bertfam.data.packing`).
+        hf_head: the module that imports this task's head from Hugging Face
+            checkpoints (its `task_head(checkpoint)` gives `build_task_model`'s
+            arguments and the `labels`), or None.
     """
 
     name = ""
@@ -39,6 +42,7 @@ class Task:
     exportable = True
     needs_num_classes = True
     trimmer = "longest_first"
+    hf_head: str | None = None
 
     # -- data -----------------------------------------------------------------------------
     def read(self, path: Path, header: str = "auto", labels=None) -> tuple[list[dict], bool]:

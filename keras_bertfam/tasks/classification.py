@@ -125,6 +125,7 @@ class Classification(Task):
     name = "classification"
     files = "TSV label<TAB>text[<TAB>text_b] or JSON Lines (text, text_b, label)"
     outputs = ("logits",)
+    hf_head = "keras_bertfam.convert.classifier"  # *ForSequenceClassification
 
     def read(self, path, header="auto", labels=None):
         return _read(Path(path), header, labels)

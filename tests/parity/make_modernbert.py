@@ -5,16 +5,16 @@ needs torch. Regenerate with::
 
     /work/parity-venv/bin/python tests/parity/make_modernbert.py
 
-Writes three folders of one tiny random-init ``ModernBertForMaskedLM`` / sequence classifier:
+Writes two folders of one tiny random-init ``ModernBertForMaskedLM``:
 
 - ``modernbert/``: ``save_pretrained`` output in transformers 5.x's config format
   (``layer_types``, ``rope_parameters``), ``reference.npz`` and ``KEYS.txt``;
 - ``modernbert_v4/``: the same weights, its ``config.json`` rewritten in the 4.x format the
   published checkpoints ship (``global_rope_theta``, ``local_rope_theta``,
   ``global_attn_every_n_layers``), which transformers 5.x still reads (it is checked to give
-  the same outputs);
-- ``modernbert_cls_mean/``: a ``ModernBertForSequenceClassification`` with
-  ``classifier_pooling="mean"`` and 3 labels, its logits in ``reference.npz``.
+  the same outputs).
+
+Sequence classifiers (ModernBERT's among them) are written by ``make_classifiers.py``.
 
 The model has 4 layers (global on 0 and 3, sliding on 1 and 2) and ``local_attention=4``: a
 query sees keys within 2 positions, far less than the 12-token batch, so a converter that
@@ -167,18 +167,6 @@ def main() -> None:
     write_reference(
         old, inputs, ref, [f"As modernbert/, config.json in the 4.x format; {versions}."]
     )
-
-    torch.manual_seed(13)
-    config = transformers.ModernBertConfig(**CONFIG, num_labels=3, classifier_pooling="mean")
-    classifier = perturbed(transformers.ModernBertForSequenceClassification(config), 14)
-    folder = HF_DIR / "modernbert_cls_mean"
-    save(classifier, folder)
-    ref = outputs(transformers.ModernBertForSequenceClassification, folder, inputs)
-    header = [f"ModernBertForSequenceClassification, classifier_pooling='mean', 3 labels, "
-              f"random init (seed 13), {versions}.",
-              "head = dense -> gelu -> norm on the masked mean of last_hidden_state; then "
-              "classifier."]  # fmt: skip
-    write_reference(folder, inputs, ref, header)
 
 
 if __name__ == "__main__":
