@@ -154,3 +154,16 @@ def test_a_modernbert_serves_raw_text_without_the_library(tmp_path):
     expected = np.asarray(model({"token_ids": token_ids, "padding_mask": mask})["sequence_output"])
     real = mask.astype(bool)
     np.testing.assert_allclose(np.array(served["sequence_output"])[real], expected[real], atol=1e-5)
+
+
+def test_bertfam_info_names_the_parts_and_sets_local_beside_global(capsys):
+    from keras_bertfam.cli import main
+
+    assert main(["info", "modernbert_base", "--sequence-length", "8192"]) == 0
+    out = capsys.readouterr().out
+    assert "positions=rotary (theta 160000, local 10000) attention=window 128, global every 3" in out
+    assert "feedforward=geglu norm=layer, no biases (pre-norm, no first attention norm)" in out
+    row = next(line for line in out.splitlines() if line.startswith("attention scores"))
+    ours, theirs = (int(v.replace(",", "")) for v in row.split()[-3:-1])
+    assert ours < theirs / 2  # 15 of 22 layers see 192 keys, not 8192
+    assert "149,014,272" in out and "E=H, unshared, global" in out

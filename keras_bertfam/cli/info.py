@@ -10,7 +10,7 @@ from keras_bertfam.cli.common import (
     defaults,
     non_negative_int,
 )
-from keras_bertfam.models.info import info_table
+from keras_bertfam.models.info import info_table, parts_line
 from keras_bertfam.models.presets import list_presets, resolve_config
 
 
@@ -19,7 +19,8 @@ def add_parser(commands):
         "info",
         help="parameters by component and training FLOPs per token of a preset or config",
         description="Parameters by component and training FLOPs per token, beside the same "
-        "model with E = H and no sharing. Presets: " + ", ".join(list_presets()),
+        "model with E = H, no sharing and (for sliding-window models) global attention "
+        "everywhere. Presets: " + ", ".join(list_presets()),
     )
     default = defaults(info_table)
     parser.add_argument("model", help="a preset name or a config .json file")
@@ -49,6 +50,7 @@ def run(args) -> int:
         f"groups={config.resolved_num_groups} sharing={config.sharing} "
         f"objective={config.sentence_objective}"
     )
+    print(f"  {parts_line(config)}")
     print()
     print(info_table(config, args.sequence_length, args.predictions))
     return 0

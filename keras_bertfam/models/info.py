@@ -102,6 +102,7 @@ def training_flops_per_token(config: EncoderConfig, sequence_length: int, predic
         config.intermediate_dim,
         sequence_length,
     )
+    sentence = config.sentence_objective != "none"
     windows = attention_windows(config.num_layers, config.inner_group_size,
                                 config.local_window, config.global_every)  # fmt: skip
     L = len(windows)
@@ -112,7 +113,8 @@ def training_flops_per_token(config: EncoderConfig, sequence_length: int, predic
         "attention scores and context": sum(2 * k * H for k in keys),
         "feed-forward": L * (3 if config.feedforward != "dense" else 2) * H * Im,
         "MLM head (at masked positions)": (H * E + E * V) * predictions / S,
-        "pooler + sentence head": (H * H * config.pooler + 2 * H) / S,
+        # a pretrainer without a sentence task has neither (see `Pretrainer`)
+        "pooler + sentence head": (H * H * config.pooler + 2 * H) / S * sentence,
     }
     flops = {name: 3 * 2 * macs for name, macs in forward_macs.items()}
     flops["total"] = sum(flops.values())
@@ -120,32 +122,50 @@ def training_flops_per_token(config: EncoderConfig, sequence_length: int, predic
 
 
 def unfactorized_unshared(config: EncoderConfig) -> EncoderConfig:
-    """The same architecture with E = H and no cross-layer sharing."""
-    return config.replace(embedding_dim=None, num_groups=None, sharing="none")
+    """The same architecture with E = H, no cross-layer sharing and global attention."""
+    return config.replace(embedding_dim=None, num_groups=None, sharing="none", local_window=None)
+
+
+def parts_line(config: EncoderConfig) -> str:
+    """The config's positions, attention pattern, feed-forward and norms, in one line."""
+    positions = config.position_embedding
+    if positions == "rotary":
+        local = config.rotary_theta_local
+        positions += f" (theta {config.rotary_theta:g}" + (f", local {local:g})" if local else ")")
+    attention = "global"
+    if config.local_window is not None:
+        attention = f"window {config.local_window}, global every {config.global_every}"
+    norm = f"{config.norm}{'' if config.use_bias else ', no biases'}"
+    order = "pre-norm" if config.norm_first else "post-norm"
+    first = "" if config.first_attention_norm else ", no first attention norm"
+    return (f"positions={positions} attention={attention} feedforward={config.feedforward} "
+            f"norm={norm} ({order}{first})")  # fmt: skip
 
 
 @renamed_keywords(seq_length="sequence_length")
 def info_table(config: EncoderConfig, sequence_length: int = 128, predictions: int = 20) -> str:
     """A printable table of parameters and FLOPs, beside the E = H, unshared baseline."""
     base = unfactorized_unshared(config)
+    label = "E=H, unshared" + (", global" if config.local_window is not None else "")
+    w = max(14, len(label))
     lines = [
-        f"{'parameters':<55} {'this config':>14} {'E=H, unshared':>14} {'saved':>7}",
+        f"{'parameters':<55} {'this config':>14} {label:>{w}} {'saved':>7}",
     ]
     ours, theirs = parameter_breakdown(config), parameter_breakdown(base)
     for name in ours:
-        lines.append(_row(name, ours[name], theirs[name]))
+        lines.append(_row(name, ours[name], theirs[name], w))
     lines.append("")
     lines.append(
         f"{f'training FLOPs per token (S={sequence_length}, P={predictions})':<55} "
-        f"{'this config':>14} {'E=H, unshared':>14} {'saved':>7}"
+        f"{'this config':>14} {label:>{w}} {'saved':>7}"
     )
     ours = training_flops_per_token(config, sequence_length, predictions)
     theirs = training_flops_per_token(base, sequence_length, predictions)
     for name in ours:
-        lines.append(_row(name, ours[name], theirs[name]))
+        lines.append(_row(name, ours[name], theirs[name], w))
     return "\n".join(lines)
 
 
-def _row(name, value, reference):
+def _row(name, value, reference, width=14):
     saved = f"{1 - value / reference:6.1%}" if reference else "     -"
-    return f"{name:<55} {value:>14,.0f} {reference:>14,.0f} {saved:>7}"
+    return f"{name:<55} {value:>14,.0f} {reference:>{width},.0f} {saved:>7}"
