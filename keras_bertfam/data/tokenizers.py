@@ -10,7 +10,9 @@ and keras-hub), so it can be traced into a `tf.data` pipeline or a SavedModel:
 - `spiece.model` (or any `*.model`): SentencePiece (tf.text's
   `FastSentencepieceTokenizer`);
 - `vocab.json` + `merges.txt`: byte-level BPE (keras-hub's `BytePairTokenizer`);
-- `tokenizer.json`: the Hugging Face file, by its model type (WordPiece or BPE).
+- `tokenizer.json`: the Hugging Face file, by its model type (WordPiece or BPE; for
+  BPE also its normalizer, pre-tokenizer, post-processor and special-token flags:
+  `keras_bertfam.data.tokenizer_json`).
 
 `path` may be the file or a folder holding one of them. Ids equal those of the
 Hugging Face tokenizers for the same files (tested on all-MiniLM-L6-v2's vocab).
@@ -61,6 +63,7 @@ class Tokenizer:
     kind = "base"
     vocabulary: list[str]
     files: list[Path]
+    pair_separators = 1  # [SEP]s between the texts of a pair (RoBERTa's BPE: 2)
 
     def tokenize(self, texts):
         """Strings ([batch] or a list) -> `tf.RaggedTensor` of int32 ids, no special tokens."""
@@ -178,8 +181,17 @@ def _from_tokenizer_json(path: Path) -> Tokenizer:
             vocab, lower_case, model.get("max_input_chars_per_word", 100), files=[path]
         )
     if kind == "BPE":
+        from keras_bertfam.data.tokenizer_json import bpe_options
+
         merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
-        return BytePairTokenizer(model["vocab"], merges, files=[path])
+        vocab = dict(model["vocab"])  # with the added tokens the model's vocab may lack
+        try:
+            vocab.update({t["content"]: t["id"] for t in spec.get("added_tokens") or []})
+        except (KeyError, TypeError) as err:
+            raise TokenizerError(
+                f"{str(path)!r} has a malformed added_tokens entry: {err}"
+            ) from None
+        return BytePairTokenizer(vocab, merges, files=[path], **bpe_options(spec, path))
     raise TokenizerError(
         f"{str(path)!r} has model type {kind!r}; supported in tokenizer.json: WordPiece, BPE "
         "(for Unigram/SentencePiece models, pass the spiece.model file)"
