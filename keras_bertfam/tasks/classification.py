@@ -116,8 +116,8 @@ def encode_classification(rows, tokenizer, sequence_length: int):
         raise TaskDataError("every row must have the same number of texts (1 or 2)")
     pieces = [files.tokenize_texts(tokenizer, [r["texts"][c] for r in rows])
               for c in range(columns)]  # fmt: skip
-    packed = [pack([p[i] for p in pieces], sequence_length, special["cls"], special["sep"])
-              for i in range(len(rows))]  # fmt: skip
+    packed = [pack([p[i] for p in pieces], sequence_length, special["cls"], special["sep"],
+                   separators=tokenizer.pair_separators) for i in range(len(rows))]  # fmt: skip
     return [p[0] for p in packed], [p[1] for p in packed]
 
 

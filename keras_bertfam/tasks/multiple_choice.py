@@ -65,7 +65,13 @@ def encode_multiple_choice(rows, tokenizer, sequence_length: int):
     ids, types, cursor = [], [], 0
     for row, context in zip(rows, contexts, strict=True):
         packed = [
-            pack([context, choices[cursor + k]], sequence_length, special["cls"], special["sep"])
+            pack(
+                [context, choices[cursor + k]],
+                sequence_length,
+                special["cls"],
+                special["sep"],
+                separators=tokenizer.pair_separators,
+            )
             for k in range(len(row["choices"]))
         ]
         cursor += len(row["choices"])

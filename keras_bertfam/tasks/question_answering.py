@@ -133,6 +133,7 @@ def encode_squad(rows, tokenizer, sequence_length: int = 384, stride: int = 128,
     token_to_word (word index per token, -1 outside the context).
     """
     special = tokenizer.require_special("cls", "sep")
+    separators = [special["sep"]] * tokenizer.pair_separators  # after the question
     questions = files.tokenize_texts(tokenizer, [r["question"] for r in rows])
     contexts = [context_words(r["context"]) for r in rows]
     word_pieces = files.tokenize_texts(tokenizer, [w for words, _ in contexts for w in words])
@@ -149,16 +150,16 @@ def encode_squad(rows, tokenizer, sequence_length: int = 384, stride: int = 128,
             token_word += [w] * len(word_pieces[cursor + w])
         cursor += len(words)
         span = _answer_tokens(row, word_first, len(tokens), char_to_word, len(words))
-        room = sequence_length - len(question) - 3
+        room = sequence_length - len(question) - 2 - len(separators)
         if room < 1:
             raise InputError(
                 f"sequence_length={sequence_length} leaves no room for the context after a "
                 f"question of {len(question)} tokens"
             )
-        offset, window_start = len(question) + 2, 0
+        offset, window_start = len(question) + 1 + len(separators), 0
         while True:
             window = range(window_start, min(window_start + room, len(tokens)))
-            ids = [special["cls"], *question, special["sep"]]
+            ids = [special["cls"], *question, *separators]
             ids += [tokens[t] for t in window] + [special["sep"]]
             start = end = 0
             if span and window.start <= span[0] and span[1] < window.stop:
