@@ -86,17 +86,6 @@ def test_saved_model_runs_without_the_library_and_matches_keras(exported):
     assert np.array(served["ids"]["sequence_output"]).shape == (1, 3, 128)
 
 
-def test_bpe_tokenizers_are_refused_for_text_signatures(tmp_path):
-    from keras_bertfam.data.vocab import create_vocab
-    from tests.data_fixtures import CORPUS
-
-    create_vocab("bpe", 300, [CORPUS], tmp_path / "bpe")
-    with pytest.raises(ValueError, match="byte-level BPE"):
-        export_saved_model(
-            bf.build_encoder("roberta_tiny"), load_tokenizer(tmp_path / "bpe"), tmp_path, "r"
-        )
-
-
 RUNNER = """
 import json, sys
 sys.modules["keras_bertfam"] = None  # the SavedModel must not need the library

@@ -6,11 +6,15 @@ serves the highest; an existing version is never replaced without
 `overwrite=True`) with two signatures:
 
 - `serving_default` on raw strings: `text` (and `text_b` for sentence-pair
-  classifiers; `question` + `context` for question answering). The tokenizer,
-  trimming to `sequence_length` (documented: longer texts are cut, the longer
-  segment first; QA cuts the context), [CLS]/[SEP] packing and padding run in
-  the graph. Empty strings are valid (they encode as [CLS] [SEP]); a batch of
-  zero returns zero rows.
+  classifiers; `question` + `context` for question answering). The tokenizer
+  (WordPiece, SentencePiece, or RoBERTa's / ModernBERT's byte-level BPE),
+  trimming to `sequence_length` (documented: longer texts are cut as Hugging
+  Face's `longest_first` cuts them; QA cuts the context), [CLS]/[SEP] packing
+  (as Hugging Face packs: `<s> a </s></s> b </s>` for RoBERTa's tokenizers) and
+  padding run in the graph. Empty strings are valid (they encode as [CLS]
+  [SEP]); a batch of zero returns zero rows. A model with fewer than two
+  segments (RoBERTa, ModernBERT) gets segment ids 0 throughout, as Hugging Face
+  gives them.
 - `encode(input_word_ids, input_mask, input_type_ids)`: int32 [batch, seq] with
   the TF-Hub names, returning the same outputs (without the text-only ones).
 
@@ -24,8 +28,9 @@ What comes out is what the task means:
 | question answering | `start`, `end` (token positions of the best span in the context), `score`, `null_score` (SQuAD 2.0: no answer when it beats `score`), `answer` (text; raw-text signature only) |
 
 The SavedModel needs only `tensorflow` and `tensorflow_text` to load (not
-keras, not keras_bertfam). Byte-level BPE (keras-hub) tokenizers are refused
-for the raw-text signature (pass `tokenizer=None` for `encode` only).
+keras, not keras_bertfam, not keras-hub, whose byte-level BPE tokenizer runs
+inside it; see docs/notes/bpe-in-savedmodel.md for the two characters where its
+ids differ from Hugging Face's).
 
 Example (command line, after pretraining):
 
@@ -75,8 +80,8 @@ def export_saved_model(
     """Export `model` (encoder, pretrainer or task model) for TF Serving; returns the folder.
 
     Args:
-        tokenizer: a `Tokenizer` (WordPiece or SentencePiece) for the raw-text
-            `serving_default`, or None to export only `encode` on token ids.
+        tokenizer: a `Tokenizer` (WordPiece, SentencePiece or byte-level BPE) for the
+            raw-text `serving_default`, or None to export only `encode` on token ids.
         sequence_length: the raw-text signature's tokens per sequence.
         labels: class / tag names of a classifier (default "0", "1", ...).
         pairs: the classifier reads sentence pairs (`text`, `text_b`).
@@ -88,12 +93,6 @@ def export_saved_model(
         raise InputError(
             f"{spec.name} models are not exportable as a SavedModel (their inputs are not "
             "[batch, seq]); export the encoder, or score the choices client-side"
-        )
-    if tokenizer is not None and tokenizer.kind == "bpe":
-        raise InputError(
-            "a raw-text signature needs a WordPiece or SentencePiece tokenizer; the byte-level "
-            "BPE tokenizer (keras-hub) cannot run inside a SavedModel yet: pass tokenizer=None "
-            "to export only the `encode` signature on token ids"
         )
     if spec is None:
         model = encoder_of(model)
@@ -113,9 +112,10 @@ def export_saved_model(
     heads = spec.serving_outputs if spec is not None else _encoder_outputs()
     id_spec = tf.TensorSpec([None, None], tf.int32)
 
-    def run(token_ids, padding_mask, segment_ids):
+    def run(token_ids, padding_mask, segment_ids, model_segments=None):
+        model_segments = segment_ids if model_segments is None else model_segments
         out = model(
-            {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask},
+            {"token_ids": token_ids, "segment_ids": model_segments, "padding_mask": padding_mask},
             training=False,
         )
         out = {k: tf.cast(v, tf.float32) for k, v in out.items()}
@@ -158,14 +158,16 @@ def _text_signature(module, tokenizer, spec, info, sequence_length, run):
 
     from keras_bertfam.data.packing import graph_packer
 
-    module.tokenizer = tokenizer._tokenizer  # the tf.text object and its lookup tables
+    module.tokenizer = tokenizer._tokenizer  # the tf.text / keras-hub object and its tables
     names = spec.text_inputs(info) if spec is not None else ("text",)
     trimmer = spec.trimmer if spec is not None else "longest_first"
     pack = graph_packer(tokenizer, sequence_length, len(names), trimmer)
+    segments_told_apart = _segment_count(module.model) >= 2
 
     def serve(*texts):
         token_ids, padding_mask, segment_ids = pack(*texts)
-        result = run(token_ids, padding_mask, segment_ids)
+        model_segments = segment_ids if segments_told_apart else tf.zeros_like(segment_ids)
+        result = run(token_ids, padding_mask, segment_ids, model_segments)
         if spec is not None:
             result.update(spec.text_outputs(result, token_ids, tokenizer))
         return result
@@ -173,3 +175,14 @@ def _text_signature(module, tokenizer, spec, info, sequence_length, run):
     # the specs' names are the signature's input names
     specs = [tf.TensorSpec([None], tf.string, name=n) for n in names]
     return tf.function(serve, input_signature=specs)
+
+
+def _segment_count(model) -> int:
+    """Rows of the model's segment table (2 when no embedding layer tells)."""
+    layers = list(model.layers)
+    while layers:
+        layer = layers.pop()
+        if layer.name == "embeddings" and hasattr(layer, "num_segments"):
+            return int(layer.num_segments or 0)
+        layers.extend(getattr(layer, "layers", None) or [])
+    return 2

@@ -35,7 +35,8 @@ def _text_tokenizer(tokenizer):
         raise InputError(
             "tokenizer: byte-level BPE (keras-hub) has no TFLite kernel, so it cannot run "
             "inside a raw-text TFLite model; use a WordPiece or SentencePiece vocabulary, "
-            "or export token ids (tokenizer=None) and tokenize in the app"
+            "or export token ids (tokenizer=None) and tokenize in the app (a SavedModel's "
+            "raw-text signature does run byte-level BPE: export_saved_model)"
         )
     if tokenizer.kind not in ("wordpiece", "sentencepiece"):
         raise InputError(f"tokenizer of kind {tokenizer.kind!r} has no TFLite kernel")
