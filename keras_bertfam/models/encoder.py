@@ -108,8 +108,21 @@ def encoder_graph(config: EncoderConfig, dtype=None):
     return inputs, outputs, token_embedding
 
 
+class _BuiltFromConfig(BertfamModel):
+    """A model built from an `EncoderConfig`: its Keras config is that config (and the
+    dtype policy, name and trainability), so it survives `.keras` saving."""
+
+    def get_config(self):
+        return {"config": self.bertfam_config.to_dict(), "dtype": _policy_name(self._layer_dtype),
+                "name": self.name, "trainable": self.trainable}  # fmt: skip
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return cls(**config)
+
+
 @register
-class Encoder(BertfamModel):
+class Encoder(_BuiltFromConfig):
     """The encoder of an `EncoderConfig`: {token_ids, (segment_ids,) padding_mask} ->
     {sequence_output [batch, seq, H], pooled_output [batch, H]}.
 
@@ -127,17 +140,9 @@ class Encoder(BertfamModel):
         self.token_embedding = token_embedding
         self._layer_dtype = dtype
 
-    def get_config(self):
-        return {"config": self.bertfam_config.to_dict(), "dtype": _policy_name(self._layer_dtype),
-                "name": self.name, "trainable": self.trainable}  # fmt: skip
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        return cls(**config)
-
 
 @register
-class Pretrainer(BertfamModel):
+class Pretrainer(_BuiltFromConfig):
     """An `Encoder` with its pretraining heads: {..., mask_positions [batch, P]} ->
     {mlm_logits [batch, P, V]} plus nsp_logits or sop_logits [batch, 2].
 
@@ -176,14 +181,6 @@ class Pretrainer(BertfamModel):
         self.bertfam_config = config
         self.encoder = encoder
         self._layer_dtype = dtype
-
-    def get_config(self):
-        return {"config": self.bertfam_config.to_dict(), "dtype": _policy_name(self._layer_dtype),
-                "name": self.name, "trainable": self.trainable}  # fmt: skip
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        return cls(**config)
 
 
 def _policy_name(dtype):
