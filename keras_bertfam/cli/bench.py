@@ -16,7 +16,7 @@ from pathlib import Path
 
 from keras_bertfam.errors import InputError
 
-SUITE_NAMES = "core | albert | data | finetune"
+SUITE_NAMES = "core | albert | data | finetune | modern"
 
 MISSING = """the benchmarks are not installed with keras_bertfam: they live in the benchmarks/ \
 folder of its source repository, and none was found in {cwd} or above it, nor beside the \
