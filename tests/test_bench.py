@@ -287,3 +287,10 @@ def test_the_package_does_not_import_the_benchmarks_or_state_goals():
         assert not re.search(r"\b(targets?|goals?)\s*(>=|<=|≥|≤)", source), path
         assert not re.search(r"\bAims?:", source), path
     assert benchmarks.SUITES == ("core", "albert", "data", "finetune", "modern")
+
+
+def test_bertfam_bench_help_names_every_suite():
+    from benchmarks import SUITES
+    from keras_bertfam.cli.bench import SUITE_NAMES
+
+    assert SUITE_NAMES.split(" | ") == list(SUITES)
