@@ -161,7 +161,9 @@ def test_bertfam_info_names_the_parts_and_sets_local_beside_global(capsys):
 
     assert main(["info", "modernbert_base", "--sequence-length", "8192"]) == 0
     out = capsys.readouterr().out
-    assert "positions=rotary (theta 160000, local 10000) attention=window 128, global every 3" in out
+    assert (
+        "positions=rotary (theta 160000, local 10000) attention=window 128, global every 3" in out
+    )
     assert "feedforward=geglu norm=layer, no biases (pre-norm, no first attention norm)" in out
     row = next(line for line in out.splitlines() if line.startswith("attention scores"))
     ours, theirs = (int(v.replace(",", "")) for v in row.split()[-3:-1])

@@ -66,8 +66,12 @@ def make(name: str, model_class: str, config_class: str, config: dict, inputs, s
     arrays = dict(token_ids=token_ids, segment_ids=segment_ids, padding_mask=padding_mask,
                   logits=logits)  # fmt: skip
     base.write_npz(folder / "reference.npz", arrays)
-    header = [f"{model_class}, random init (seed {seed}), labels {LABELS[name]}, transformers "
-              f"{transformers.__version__}, torch {torch.__version__}.", "", "reference.npz:"]
+    header = [
+        f"{model_class}, random init (seed {seed}), labels {LABELS[name]}, transformers "
+        f"{transformers.__version__}, torch {torch.__version__}.",
+        "",
+        "reference.npz:",
+    ]
     header += [f"  {k:<16} {v.dtype!s:<8} {list(v.shape)}" for k, v in sorted(arrays.items())]
     header += ["", "safetensors keys (name, dtype, shape):"]
     (folder / "KEYS.txt").write_text(base.keys_txt(folder / "model.safetensors", header))
