@@ -26,6 +26,7 @@ from keras_bertfam.models.tasks import build_task_model
 from keras_bertfam.resources import FORTUNES_DEV as DEV
 from keras_bertfam.resources import FORTUNES_TRAIN as TRAIN
 from tests.data_fixtures import minilm_dir
+from tests.helpers import make_batch
 
 TINY = dict(num_layers=1, vocabulary_size=30522, hidden_dim=32, num_heads=2, intermediate_dim=64)
 
@@ -277,3 +278,24 @@ def test_finetune_and_evaluate_every_task(task, tmp_path, tokenizer):
         assert all(always_spans.values())
         never_spans = evaluate(out, path, null_threshold=-1e9)[1]
         assert set(never_spans.values()) == {""}
+
+
+@pytest.mark.parametrize("preset", ["roberta_tiny", "modernbert_tiny"])
+def test_text_pairs_fine_tune_on_encoders_with_one_or_no_segment_row(preset, tmp_path, tokenizer):
+    """RoBERTa (one segment row) and ModernBERT (none) fine-tune on pairs: the packed
+    segment ids 0/1 read as 0, as Hugging Face's tokenizers give them."""
+    from keras_bertfam.training.finetune import finetune
+
+    sentences = corpus_sentences(40)
+    path = tmp_path / "pairs.tsv"
+    path.write_text("".join(f"{'same' if i % 2 else 'other'}\t{s}\t{sentences[(i * 7) % 40]}\n"
+                            for i, s in enumerate(sentences)))  # fmt: skip
+    encoder = bf.build_encoder(preset, **TINY)
+    summary = finetune(encoder, path, path, out=tmp_path / "run", epochs=1, batch_size=8,
+                       sequence_length=32, tokenizer=tokenizer, verbose=0)  # fmt: skip
+    assert 0.0 <= summary["dev"]["accuracy"] <= 1.0
+    model = build_task_model(encoder, "classification", 2)
+    batch = {k: v for k, v in make_batch(TINY["vocabulary_size"], num_segments=2).items()
+             if k in model.input}  # fmt: skip
+    zeros = {**batch, "segment_ids": np.zeros_like(batch["segment_ids"])}
+    np.testing.assert_allclose(model(batch)["logits"], model(zeros)["logits"], atol=1e-6)

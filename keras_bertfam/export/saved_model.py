@@ -46,7 +46,7 @@ from pathlib import Path
 from keras_bertfam import tasks
 from keras_bertfam.deprecation import renamed_keywords
 from keras_bertfam.errors import InputError, OutputExistsError
-from keras_bertfam.models.builders import encoder_of
+from keras_bertfam.models.builders import encoder_of, segment_rows
 from keras_bertfam.tasks.spans import MAX_ANSWER_TOKENS  # noqa: F401  (exported name)
 
 ENCODER = "encoder"  # what a model without a task head serves
@@ -162,7 +162,7 @@ def _text_signature(module, tokenizer, spec, info, sequence_length, run):
     names = spec.text_inputs(info) if spec is not None else ("text",)
     trimmer = spec.trimmer if spec is not None else "longest_first"
     pack = graph_packer(tokenizer, sequence_length, len(names), trimmer)
-    segments_told_apart = _segment_count(module.model) >= 2
+    segments_told_apart = segment_rows(module.model) >= 2
 
     def serve(*texts):
         token_ids, padding_mask, segment_ids = pack(*texts)
@@ -175,14 +175,3 @@ def _text_signature(module, tokenizer, spec, info, sequence_length, run):
     # the specs' names are the signature's input names
     specs = [tf.TensorSpec([None], tf.string, name=n) for n in names]
     return tf.function(serve, input_signature=specs)
-
-
-def _segment_count(model) -> int:
-    """Rows of the model's segment table (2 when no embedding layer tells)."""
-    layers = list(model.layers)
-    while layers:
-        layer = layers.pop()
-        if layer.name == "embeddings" and hasattr(layer, "num_segments"):
-            return int(layer.num_segments or 0)
-        layers.extend(getattr(layer, "layers", None) or [])
-    return 2

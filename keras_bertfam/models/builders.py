@@ -108,6 +108,18 @@ def has_pooler_dense(model: keras.Model) -> bool:
     )
 
 
+def segment_rows(model: keras.Model) -> int:
+    """Rows of the model's segment table: 0 (ModernBERT), 1 (RoBERTa) or more (BERT);
+    2 when no embedding layer tells."""
+    layers = list(model.layers)
+    while layers:
+        layer = layers.pop()
+        if layer.name == "embeddings" and hasattr(layer, "num_segments"):
+            return int(layer.num_segments or 0)
+        layers.extend(getattr(layer, "layers", None) or [])
+    return 2
+
+
 def _default_name(config_or_preset, suffix):
     if isinstance(config_or_preset, str) and not config_or_preset.endswith(".json"):
         return f"{config_or_preset}_{suffix}"

@@ -40,7 +40,7 @@ import keras
 from keras_bertfam import tasks
 from keras_bertfam.errors import InputError
 from keras_bertfam.kinds import HEAD_INITS, POOLINGS
-from keras_bertfam.models.builders import build_encoder, encoder_of, has_pooler_dense
+from keras_bertfam.models.builders import build_encoder, encoder_of, has_pooler_dense, segment_rows
 from keras_bertfam.models.model import BertfamModel
 from keras_bertfam.validate import require_choice
 
@@ -97,6 +97,11 @@ def build_task_model(
         outputs = {"sequence_output": encoder.output["sequence_output"]}
         encoder = BertfamModel(encoder.input, outputs, name=encoder.name)
     inputs, encoder_inputs = spec.model_inputs(num_classes)
+    if "segment_ids" in encoder.input and segment_rows(encoder) < 2:
+        # one segment row (RoBERTa): a pair packed as segments 0 and 1 reads as all 0, as
+        # Hugging Face's tokenizers give it (and the exported signatures feed it)
+        zeros = keras.ops.zeros_like(encoder_inputs["segment_ids"])
+        encoder_inputs = {**encoder_inputs, "segment_ids": zeros}
     head = dict(dropout=dropout, initializer_range=initializer_range, init=head_init,
                 **(head_transform or {}))  # fmt: skip
     outputs = spec.head(encoder(encoder_inputs), encoder_inputs, num_classes, pooling, head)
