@@ -29,7 +29,15 @@ setup(
         "matplotlib>=3.7",
     ],
     extras_require={
-        "dev": ["pytest>=8", "pytest-xdist>=3.5", "ruff==0.17.6", "scikit-learn>=1.3"],
+        # tensorflow-hub + tf-keras: the TF-Hub client the tfhub export is tested with
+        "dev": [
+            "pytest>=8",
+            "pytest-xdist>=3.5",
+            "ruff==0.17.6",
+            "scikit-learn>=1.3",
+            "tensorflow-hub==0.16.1",
+            "tf-keras~=2.20.0",
+        ],
         # a peer of benchmarks/ (python -m benchmarks), when installed
         "bench": ["tf-models-official~=2.20.0"],
         # the PyTorch comparisons of benchmarks/ (peers_finetune_fortunes.py also fits a

@@ -58,7 +58,8 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 STRATEGIES = ("auto", "one", "mirrored", "multi-worker", "tpu")
 
 # -- export --------------------------------------------------------------------------------
-EXPORT_FORMATS = ("saved_model", "tflite")
+# TF Serving SavedModel, TFLite file, TF-Hub preprocess/ + encoder/ SavedModels
+EXPORT_FORMATS = ("saved_model", "tflite", "tfhub")
 QUANTIZATIONS = ("float32", "float16", "dynamic_int8", "int8")
 
 

@@ -8,21 +8,27 @@ from keras_bertfam.cli.common import add_sequence_length_argument, defaults
 from keras_bertfam.export.folder import export_folder
 from keras_bertfam.kinds import EXPORT_FORMATS, QUANTIZATIONS
 
-BOTH = "both"  # every format of EXPORT_FORMATS
+BOTH = "both"  # the TF Serving SavedModel and the TFLite file
+BOTH_FORMATS = ("saved_model", "tflite")
+ALL = "all"  # every format of EXPORT_FORMATS
 
 
 def add_parser(commands):
     api = defaults(export_folder)
     parser = commands.add_parser(
         "export",
-        help="export a model folder as a TF Serving SavedModel or a TFLite file",
+        help="export a model folder as a TF Serving SavedModel, a TFLite file or TF-Hub "
+        "SavedModels",
         description="MODEL: a finetune, pretrain or convert output folder, or a Hugging Face / "
         "Google checkpoint. SavedModels go to ROOT/NAME/<new version>/ with serving_default "
         "on raw text (tokenizer inside) and encode on TF-Hub token ids; TFLite files go to "
-        "ROOT/NAME/NAME-[text-]QUANTIZATION.tflite with a report (size, latency, agreement).",
+        "ROOT/NAME/NAME-[text-]QUANTIZATION.tflite with a report (size, latency, agreement); "
+        "tfhub writes ROOT/NAME-tfhub/preprocess/ and encoder/, the reusable SavedModels that "
+        "hub.KerasLayer loads and fine-tunes (refused over an existing folder without "
+        "--overwrite). both: saved_model and tflite; all: every format.",
     )
     parser.add_argument("model", help="model folder")
-    parser.add_argument("--format", choices=[*EXPORT_FORMATS, BOTH], default=api["fmt"])
+    parser.add_argument("--format", choices=[*EXPORT_FORMATS, BOTH, ALL], default=api["fmt"])
     parser.add_argument("--root", default=api["root"], help="output root")
     parser.add_argument("--name", help="model name (default: the folder's name)")
     add_sequence_length_argument(
@@ -54,7 +60,7 @@ def add_parser(commands):
 def run(args) -> int:
     from keras_bertfam.export.folder import describe
 
-    formats = EXPORT_FORMATS if args.format == BOTH else [args.format]
+    formats = {BOTH: BOTH_FORMATS, ALL: EXPORT_FORMATS}.get(args.format, [args.format])
     for fmt in formats:
         result = export_folder(
             args.model,

@@ -85,7 +85,13 @@ class WordPieceTokenizer(Tokenizer):
         return texts
 
     def _tokenize(self, texts):
-        return self._tokenizer.tokenize(self._normalize(texts)).merge_dims(-2, -1)
+        return self.tokenize_words(texts).merge_dims(-2, -1)
+
+    def tokenize_words(self, texts):
+        """Strings [batch] -> int32 ragged [batch, (words), (pieces)]: the pieces of each word."""
+        import tensorflow as tf
+
+        return tf.cast(self._tokenizer.tokenize(self._normalize(texts)), tf.int32)
 
     def detokenize(self, ids):
         import tensorflow as tf

@@ -1,4 +1,5 @@
-"""Export: SavedModels for TF Serving (raw-text and token-id signatures) and TFLite files.
+"""Export: SavedModels for TF Serving (raw-text and token-id signatures), TF-Hub SavedModels
+(a preprocessor and a fine-tunable encoder) and TFLite files.
 
 The names below are imported on first use (they import Keras and TensorFlow).
 """
@@ -9,6 +10,7 @@ _LAZY = {
     "encoder_of": "keras_bertfam.export.saved_model",
     "export_saved_model": "keras_bertfam.export.saved_model",
     "export_folder": "keras_bertfam.export.folder",
+    "export_tfhub": "keras_bertfam.export.tfhub",
     "QUANTIZATIONS": "keras_bertfam.export.tflite",
     "TFLiteConversionError": "keras_bertfam.export.tflite",
     "export_tflite": "keras_bertfam.export.tflite",

@@ -1,4 +1,5 @@
-"""`bertfam export`: one entry point from a model folder to a SavedModel or a TFLite file.
+"""`bertfam export`: one entry point from a model folder to a SavedModel, a TFLite file or
+the two TF-Hub SavedModels (`keras_bertfam.export.tfhub`).
 
 The folder may be anything the library writes or reads: a `bertfam finetune`
 output (its `task.json` gives the task, label names, text pairs and sequence
@@ -104,6 +105,7 @@ def export_folder(
 ) -> dict:
     """Export the model in `folder`; returns what was written (and the TFLite report)."""
     from keras_bertfam.export.saved_model import export_saved_model
+    from keras_bertfam.export.tfhub import export_tfhub
     from keras_bertfam.export.tflite import export_tflite
 
     require_choice("format", fmt, FORMATS)
@@ -132,6 +134,10 @@ def export_folder(
             labels=info.get("labels"),
             pairs=bool(info.get("pairs")),
         )
+        return {"format": fmt, "path": str(target), "task": info["task"]}
+    if fmt == "tfhub":
+        tokenizer = tokenizer if text else None
+        target = export_tfhub(model, tokenizer, root, name, length, overwrite=overwrite)
         return {"format": fmt, "path": str(target), "task": info["task"]}
     suffix = "text-" if text else ""
     path = Path(root) / name / f"{name}-{suffix}{quantization}.tflite"
