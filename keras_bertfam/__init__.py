@@ -7,8 +7,11 @@
 >>> encoder.count_params()
 4385920
 
-The model builders (and with them Keras and TensorFlow) are imported on first
-use, so `bertfam info` and config work stay fast.
+The model builders (and with them Keras) are imported on first use, so
+`bertfam info` and config work stay fast. Keras runs on the backend its own
+configuration names (`KERAS_BACKEND`, else `~/.keras/keras.json`, else
+TensorFlow): the model side runs on TensorFlow, JAX and PyTorch alike, and what
+needs TensorFlow says so (`keras_bertfam.requires`).
 
 Every `.keras` file keras_bertfam writes loads with `keras.saving.load_model`
 once `keras_bertfam` is imported, before or after Keras: when Keras is
@@ -19,10 +22,6 @@ registration imports nothing while Keras itself is being imported.
 `bf.load_model(path)` does the same with clear errors for missing, truncated
 or corrupt files.
 """
-
-import os
-
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 from keras_bertfam.models.config import ConfigError, EncoderConfig
 from keras_bertfam.models.presets import get_preset, list_presets, resolve_config

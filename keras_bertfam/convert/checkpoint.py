@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_bertfam import requires
 from keras_bertfam.errors import InputError
 from keras_bertfam.models.config import EncoderConfig
 
@@ -276,7 +277,7 @@ def _checkpoint_prefix(folder: Path, path: Path) -> str:
     indexes = sorted(folder.glob("*.index"))
     if len(indexes) == 1:
         return str(indexes[0].with_suffix(""))
-    import tensorflow as tf
+    tf = requires.tensorflow("reading a Google TF1 checkpoint")
 
     latest = tf.train.latest_checkpoint(str(folder))
     if latest:
@@ -290,7 +291,7 @@ def _checkpoint_prefix(folder: Path, path: Path) -> str:
 
 
 def _read_google(folder: Path, path: Path) -> Checkpoint:
-    import tensorflow as tf
+    tf = requires.tensorflow("reading a Google TF1 checkpoint")
 
     config_file = _google_config(folder)
     albert = config_file.name.startswith("albert")

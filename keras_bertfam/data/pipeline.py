@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_bertfam import requires
 from keras_bertfam.data.corpus import CorpusError, CorpusStats, read_documents
 from keras_bertfam.data.instances import OBJECTIVES, Instance, make_instances
 from keras_bertfam.data.masking import MaskingConfig, mask_batch
@@ -276,7 +277,7 @@ def padded_blocks(instances, size: int, length: int, pad_id: int):
 
 def unmasked_dataset(paths, tokenizer, config: DataConfig, seed: int = 0):
     """A `tf.data.Dataset` of padded, unmasked sequences straight from text."""
-    import tensorflow as tf
+    tf = requires.tensorflow("the tf.data pretraining pipeline")
 
     pad_id = tokenizer.special_ids.get("pad", 0)
     paths = [str(paths)] if isinstance(paths, (str, Path)) else [str(p) for p in paths]
@@ -323,7 +324,7 @@ def masker(tokenizer, config: DataConfig):
 
 def to_fit_format(batch, objective: str):
     """Masked batch dict -> (x, y, sample_weight) keyed by the pretrainer's names."""
-    import tensorflow as tf
+    tf = requires.tensorflow("the tf.data pretraining pipeline")
 
     x = {k: batch[k] for k in ("token_ids", "segment_ids", "padding_mask", "mask_positions")}
     y = {"mlm_logits": batch["mask_ids"]}
@@ -342,7 +343,7 @@ def mask_dataset(sequences, tokenizer, config: DataConfig, batch_size: int, seed
 
 def mask_batches(batches, tokenizer, config: DataConfig, seed: int = 0):
     """Mask batches of unmasked sequences as they are read, reproducibly from `seed`."""
-    import tensorflow as tf
+    tf = requires.tensorflow("the tf.data pretraining pipeline")
 
     apply = masker(tokenizer, config)
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)

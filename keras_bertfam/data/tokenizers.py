@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_bertfam import requires
 from keras_bertfam.errors import InputError
 
 SPECIAL_CANDIDATES = {
@@ -246,6 +247,7 @@ def load_tokenizer(path) -> Tokenizer:
 
     if isinstance(path, Tokenizer):
         return path
+    requires.tensorflow_text("the tokenizers (tf.text and keras-hub ops)")
     path = Path(path)
     if path.is_dir():
         found = tokenizer_file(path)

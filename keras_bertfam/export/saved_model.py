@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from keras_bertfam import tasks
+from keras_bertfam import requires, tasks
 from keras_bertfam.deprecation import renamed_keywords
 from keras_bertfam.errors import InputError, OutputExistsError
 from keras_bertfam.models.builders import encoder_of, segment_rows
@@ -86,7 +86,7 @@ def export_saved_model(
         labels: class / tag names of a classifier (default "0", "1", ...).
         pairs: the classifier reads sentence pairs (`text`, `text_b`).
     """
-    import tensorflow as tf
+    tf = requires.tensorflow_backend("SavedModel export", instead=requires.EXPORT_ELSEWHERE)
 
     spec = tasks.task_of(model)
     if spec is not None and not spec.exportable:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 
+from keras_bertfam import requires
 from keras_bertfam.errors import InputError
 from keras_bertfam.kinds import STRATEGIES
 
@@ -34,7 +35,10 @@ def _workers_in_tf_config() -> int:
 
 def get_strategy(name: str = "auto", tpu_address: str | None = None):
     """The `tf.distribute.Strategy` called `name` (see the module docstring)."""
-    import tensorflow as tf
+    tf = requires.tensorflow_backend(
+        f"strategy={name!r} (tf.distribute)",
+        instead="on JAX, keras.distribution.DataParallel shards batches over the devices",
+    )
 
     if name not in STRATEGIES:
         raise InputError(f"strategy={name!r} is not one of {list(STRATEGIES)}")

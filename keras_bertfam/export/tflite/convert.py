@@ -30,6 +30,7 @@ from pathlib import Path
 
 import keras
 
+from keras_bertfam import requires
 from keras_bertfam.errors import InputError, OutputExistsError
 from keras_bertfam.export.tflite.calibration import representative_batches
 from keras_bertfam.export.tflite.model import (
@@ -87,6 +88,7 @@ def export_tflite(
     Returns:
         The report dict (see `tflite_report`).
     """
+    requires.tensorflow_backend("TFLite export", instead=requires.EXPORT_ELSEWHERE)
     tokenizer = _checked_arguments(
         quantization, representative_data, sequence_length, batch_size, tokenizer
     )
