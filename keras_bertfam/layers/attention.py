@@ -5,6 +5,9 @@ stack gives them, rotate q and k before the scores. A sliding window lets query
 i see key j only when |i - j| <= local_window // 2 (ModernBERT's rule); it is
 computed in blocks of local_window // 2 queries against the three blocks around
 them, so its cost grows with the window, not with the square of the sequence.
+Global attention on JAX and PyTorch is `keras.ops.dot_product_attention` (a fused
+or flash kernel on GPUs) whenever no attention dropout is active; on TensorFlow,
+and with dropout in training, it is the explicit softmax of the scores.
 
 Example:
 
@@ -27,6 +30,8 @@ from keras_bertfam.errors import InputError
 from keras_bertfam.layers.common import attention_scale, large_negative, register
 from keras_bertfam.layers.positions import apply_rotary, rotary_angles
 from keras_bertfam.layers.residual import Residual
+
+FUSED_BACKENDS = ("jax", "torch")  # where global attention is ops.dot_product_attention
 
 
 @register
@@ -106,11 +111,23 @@ class SelfAttention(Residual):
         return self.output_dense(context)
 
     def _global(self, q, k, v, attention_mask, training):
+        if self._fused(training):  # q is scaled already
+            flash = keras.config.is_flash_attention_enabled()
+            return ops.dot_product_attention(
+                q, k, v, mask=attention_mask, scale=1.0, flash_attention=flash
+            )
         scores = ops.einsum("bqnd,bknd->bnqk", q, k)
         if attention_mask is not None:
             scores = ops.where(attention_mask, scores, large_negative(scores.dtype))
         probs = self.probs_dropout(ops.softmax(scores, axis=-1), training=training)
         return ops.einsum("bnqk,bknd->bqnd", probs, v)
+
+    def _fused(self, training) -> bool:
+        """`ops.dot_product_attention` (flash attention where the device has it, as
+        `keras.config.enable_flash_attention()` decides) on JAX and PyTorch, when no
+        dropout acts on the probabilities; TensorFlow keeps the einsum path."""
+        active_dropout = bool(training) and self.attention_dropout > 0
+        return keras.backend.backend() in FUSED_BACKENDS and not active_dropout
 
     def _local(self, q, k, v, key_mask, half, training):
         """Attention within |i - j| <= half, in blocks of `half` queries: block t attends

@@ -7,9 +7,11 @@ the config field: eagerly (concrete values) they raise `InputError`, and in
 `tf.function` graphs an assertion raises `InvalidArgumentError` when the step
 runs. XLA drops assertions, so `poison_invalid` additionally turns the rows of
 invalid ids into NaN: a jit-compiled step then reports a NaN loss instead of
-training on silently clamped ids. Token ids, segment ids, mask positions and
-(with a length known only at run time) positions past `max_sequence_length`
-all behave this way.
+training on silently clamped ids. On JAX and PyTorch the eager checks are the
+same (concrete arrays, on any device); inside `jax.jit` (a jit-compiled `fit`)
+values are unknown until the step runs, and the poisoning alone acts. Token
+ids, segment ids, mask positions and (with a length known only at run time)
+positions past `max_sequence_length` all behave this way.
 
 `check_model_inputs` checks what a model is called with before Keras converts
 it: every id, mask and position input must hold integers (a float id such as
@@ -41,8 +43,10 @@ SEQUENCE_INPUTS = ("token_ids", "segment_ids", "padding_mask")
 
 def _values_if_concrete(x):
     try:
+        if keras.backend.backend() in ("jax", "torch"):  # also arrays on a GPU
+            return ops.convert_to_numpy(x)
         return np.asarray(x)
-    except Exception:  # symbolic tensors have no value yet
+    except Exception:  # symbolic tensors and JAX tracers have no value yet
         return None
 
 
