@@ -58,8 +58,9 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 STRATEGIES = ("auto", "one", "mirrored", "multi-worker", "tpu")
 
 # -- export --------------------------------------------------------------------------------
-# TF Serving SavedModel, TFLite file, TF-Hub preprocess/ + encoder/ SavedModels
-EXPORT_FORMATS = ("saved_model", "tflite", "tfhub")
+# TF Serving SavedModel, TFLite file, TF-Hub preprocess/ + encoder/ SavedModels, and a
+# Hugging Face folder (config.json + model.safetensors + tokenizer files)
+EXPORT_FORMATS = ("saved_model", "tflite", "tfhub", "huggingface")
 QUANTIZATIONS = ("float32", "float16", "dynamic_int8", "int8")
 
 

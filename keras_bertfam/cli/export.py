@@ -11,24 +11,29 @@ from keras_bertfam.kinds import EXPORT_FORMATS, QUANTIZATIONS
 BOTH = "both"  # the TF Serving SavedModel and the TFLite file
 BOTH_FORMATS = ("saved_model", "tflite")
 ALL = "all"  # every format of EXPORT_FORMATS
+ALIASES = {"hf": "huggingface"}
 
 
 def add_parser(commands):
     api = defaults(export_folder)
     parser = commands.add_parser(
         "export",
-        help="export a model folder as a TF Serving SavedModel, a TFLite file or TF-Hub "
-        "SavedModels",
+        help="export a model folder as a TF Serving SavedModel, a TFLite file, TF-Hub "
+        "SavedModels or a Hugging Face folder",
         description="MODEL: a finetune, pretrain or convert output folder, or a Hugging Face / "
         "Google checkpoint. SavedModels go to ROOT/NAME/<new version>/ with serving_default "
         "on raw text (tokenizer inside) and encode on TF-Hub token ids; TFLite files go to "
         "ROOT/NAME/NAME-[text-]QUANTIZATION.tflite with a report (size, latency, agreement); "
         "tfhub writes ROOT/NAME-tfhub/preprocess/ and encoder/, the reusable SavedModels that "
         "hub.KerasLayer loads and fine-tunes (refused over an existing folder without "
-        "--overwrite). both: saved_model and tflite; all: every format.",
+        "--overwrite); huggingface (or hf) writes ROOT/NAME-hf/ with config.json, "
+        "model.safetensors and the tokenizer files that transformers loads. both: saved_model "
+        "and tflite; all: every format.",
     )
     parser.add_argument("model", help="model folder")
-    parser.add_argument("--format", choices=[*EXPORT_FORMATS, BOTH, ALL], default=api["fmt"])
+    parser.add_argument(
+        "--format", choices=[*EXPORT_FORMATS, *ALIASES, BOTH, ALL], default=api["fmt"]
+    )
     parser.add_argument("--root", default=api["root"], help="output root")
     parser.add_argument("--name", help="model name (default: the folder's name)")
     add_sequence_length_argument(
@@ -60,7 +65,8 @@ def add_parser(commands):
 def run(args) -> int:
     from keras_bertfam.export.folder import describe
 
-    formats = {BOTH: BOTH_FORMATS, ALL: EXPORT_FORMATS}.get(args.format, [args.format])
+    fmt = ALIASES.get(args.format, args.format)
+    formats = {BOTH: BOTH_FORMATS, ALL: EXPORT_FORMATS}.get(fmt, [fmt])
     for fmt in formats:
         result = export_folder(
             args.model,

@@ -1,5 +1,5 @@
 """Export: SavedModels for TF Serving (raw-text and token-id signatures), TF-Hub SavedModels
-(a preprocessor and a fine-tunable encoder) and TFLite files.
+(a preprocessor and a fine-tunable encoder), TFLite files and Hugging Face folders.
 
 The names below are imported on first use (they import Keras and TensorFlow).
 """
@@ -11,6 +11,7 @@ _LAZY = {
     "export_saved_model": "keras_bertfam.export.saved_model",
     "export_folder": "keras_bertfam.export.folder",
     "export_tfhub": "keras_bertfam.export.tfhub",
+    "export_huggingface": "keras_bertfam.export.huggingface",
     "QUANTIZATIONS": "keras_bertfam.export.tflite",
     "TFLiteConversionError": "keras_bertfam.export.tflite",
     "export_tflite": "keras_bertfam.export.tflite",

@@ -1,5 +1,6 @@
-"""`bertfam export`: one entry point from a model folder to a SavedModel, a TFLite file or
-the two TF-Hub SavedModels (`keras_bertfam.export.tfhub`).
+"""`bertfam export`: one entry point from a model folder to a SavedModel, a TFLite file,
+the two TF-Hub SavedModels (`keras_bertfam.export.tfhub`) or a Hugging Face folder
+(`keras_bertfam.export.huggingface`).
 
 The folder may be anything the library writes or reads: a `bertfam finetune`
 output (its `task.json` gives the task, label names, text pairs and sequence
@@ -32,8 +33,11 @@ from keras_bertfam.validate import require_choice, require_int
 FORMATS = EXPORT_FORMATS
 
 
-def load_for_export(folder):
+def load_for_export(folder, heads: bool = False):
     """(model, tokenizer or None, info) of a model folder; info has task, labels, pairs, length.
+
+    A keras_bertfam folder's pretrainer keeps its heads with `heads=True`; otherwise,
+    and for checkpoints of other sources, the encoder is loaded.
 
     `info["sequence_length"]` is the length the model was trained or fine-tuned
     at when the folder says (`task.json`, or a pretrain run's `data_config.json`).
@@ -48,7 +52,8 @@ def load_for_export(folder):
     if (folder / TASK_FILE).is_file():
         model, info, tokenizer = load_finetuned(folder)
         return model, tokenizer, info
-    model = from_pretrained(folder, task="encoder")
+    whole = heads and (folder / "model.keras").is_file()
+    model = from_pretrained(folder, task="pretraining" if whole else "encoder")
     info = {"task": task_of(model), "labels": None, "pairs": False}
     if (folder / "model.keras").is_file() and (folder / "data_config.json").is_file():
         # a pretrain output (a Hugging Face folder may hold a data_config.json of its own)
@@ -109,7 +114,7 @@ def export_folder(
     from keras_bertfam.export.tflite import export_tflite
 
     require_choice("format", fmt, FORMATS)
-    model, tokenizer, info = load_for_export(folder)
+    model, tokenizer, info = load_for_export(folder, heads=fmt == "huggingface")
     name = name or Path(folder).resolve().name
     length = sequence_length_for(model, info, sequence_length)
     vocabulary = model_limits(model)["vocabulary_size"]
@@ -138,6 +143,11 @@ def export_folder(
     if fmt == "tfhub":
         tokenizer = tokenizer if text else None
         target = export_tfhub(model, tokenizer, root, name, length, overwrite=overwrite)
+        return {"format": fmt, "path": str(target), "task": info["task"]}
+    if fmt == "huggingface":
+        from keras_bertfam.export.huggingface import export_huggingface
+
+        target = export_huggingface(model, tokenizer if text else None, root, name, overwrite)
         return {"format": fmt, "path": str(target), "task": info["task"]}
     suffix = "text-" if text else ""
     path = Path(root) / name / f"{name}-{suffix}{quantization}.tflite"
