@@ -149,6 +149,8 @@ def _longest_first(pieces, budget: int):
         kept_b = tf.where(a + b <= budget, b, kept_b)
         kept = [tf.where(a + b <= budget, a, budget - kept_b), kept_b]
     return [
-        tf.ragged.boolean_mask(p, tf.ragged.range(n) < k[:, None])
+        tf.ragged.boolean_mask(
+            p, tf.ragged.range(n, row_splits_dtype=p.row_splits.dtype) < k[:, None]
+        )
         for p, n, k in zip(pieces, lengths, kept, strict=True)
     ]
