@@ -35,6 +35,12 @@ def add_parser(commands):
     )
     parser.add_argument("--recipe", help=" | ".join(list_recipes()) + " | a recipe .json")
     parser.add_argument("--preset", help="model preset (overrides the recipe's)")
+    parser.add_argument(
+        "--init-from",
+        help="continue pretraining from this checkpoint: a model folder of ours or a Hugging "
+        "Face / Google checkpoint; its architecture is the model's (no --preset/--config; "
+        "--set may change fields that keep the weights' shapes, such as dropout)",
+    )
     parser.add_argument("--config", help="model config .json (overrides preset)")
     add_set_argument(parser)
     parser.add_argument("--data", help="a folder written by create-data")
@@ -104,9 +110,12 @@ def run(args) -> int:
     model_spec = dict(recipe.get("model", {}))
     recipe_preset = model_spec.pop("preset", None)
     source = args.config or args.preset or recipe_preset
-    if source is None:
-        raise InputError("pretrain needs --preset, --config or --recipe")
-    model_config = resolve_config(source, **{**model_spec, **dict(args.set)})
+    if args.init_from:
+        model_config = _initial_config(args)
+    elif source is None:
+        raise InputError("pretrain needs --preset, --config, --recipe or --init-from")
+    else:
+        model_config = resolve_config(source, **{**model_spec, **dict(args.set)})
     data_config = DataConfig.from_dict(recipe["data"]) if "data" in recipe else None
     if args.sequence_length is not None:
         if args.data:
@@ -139,9 +148,8 @@ def run(args) -> int:
     data = args.data if args.data else args.corpus
     if not data:
         raise InputError("pretrain needs --data (a create-data folder) or --corpus files")
-    summary = pretrain(
-        model_config, data, args.out, train, data_config, args.tokenizer, overwrite=args.overwrite
-    )
+    summary = pretrain(model_config, data, args.out, train, data_config, args.tokenizer,
+                       overwrite=args.overwrite, init_from=args.init_from)  # fmt: skip
     if summary.get("already_complete"):
         print(f"{args.out} holds a finished run of this configuration ({summary['steps']} steps)")
         return 0
@@ -149,3 +157,20 @@ def run(args) -> int:
     print(f"trained {summary['steps']} steps in {summary['seconds']:.0f}s: {final}")
     print(f"wrote {args.out}/model.keras, config.json, tokenizer/, training_summary.json")
     return 0
+
+
+def _initial_config(args):
+    """The model config of `--init-from`: the checkpoint's, with `--set`'s changes."""
+    from keras_bertfam.errors import InputError
+    from keras_bertfam.models.config import ConfigError
+    from keras_bertfam.training.init_from import initial_config
+
+    if args.preset or args.config:
+        raise InputError(
+            "--init-from takes the checkpoint's architecture: drop --preset/--config (change "
+            "dropout and other fields that keep the weights' shapes with --set)"
+        )
+    try:
+        return initial_config(args.init_from).replace(**dict(args.set))
+    except (ConfigError, TypeError) as err:
+        raise InputError(f"--set {dict(args.set)}: {err}") from None

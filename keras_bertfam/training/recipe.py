@@ -147,7 +147,7 @@ def _check_fit(model_config, tok, data_cfg):
 
 
 def pretrain(
-    model_config: EncoderConfig,
+    model_config: EncoderConfig | None,
     data,
     out_dir,
     train: TrainConfig | None = None,
@@ -157,11 +157,13 @@ def pretrain(
     validation_steps: int | None = None,
     callbacks=(),
     overwrite: bool = False,
+    init_from=None,
 ) -> dict:
     """Pretrain `model_config` on `data` into `out_dir`; returns the training summary.
 
     Args:
-        model_config: the architecture (its sentence objective must match the data's).
+        model_config: the architecture (its sentence objective must match the data's);
+            None with `init_from`: the checkpoint's.
         data: a `create_data` folder, or text files (then pass `tokenizer`, and
             `data_config` unless the default suits: the model's sentence objective,
             sequences of min(128, max_sequence_length) tokens; masked dynamically).
@@ -169,6 +171,10 @@ def pretrain(
             is resumed; a finished one is reported (`summary["already_complete"]`);
             anything else is refused unless `overwrite=True`.
         validation_data: an optional `(x, y, sample_weight)` dataset evaluated each epoch.
+        init_from: start from the weights of this checkpoint (continued pretraining:
+            a folder of ours or anything `from_pretrained` reads; see
+            `keras_bertfam.training.init_from`). A resumed run restores its own
+            checkpoint instead.
 
     Raises:
         TrainingDiverged: the loss became NaN or infinite (the last good
@@ -184,6 +190,14 @@ def pretrain(
         resolver = strategy.cluster_resolver
         out = out / f".{resolver.task_type}-{resolver.task_id}"  # removed at the end
     keras.utils.set_random_seed(train.seed)
+    initial = None
+    if init_from is not None:
+        from keras_bertfam.training.init_from import load_initial
+
+        initial = load_initial(init_from)
+        model_config = model_config or initial["config"]
+    if model_config is None:
+        raise InputError("pretrain needs a model config, or init_from (a checkpoint)")
     dataset, tok, data_cfg, source = _dataset(
         data, tokenizer, data_config, train.batch_size, train.seed, model_config
     )
@@ -193,6 +207,8 @@ def pretrain(
         "data": {"source": source, "config": data_cfg.to_dict()},
         "train": dataclasses.asdict(train),
     }
+    if initial is not None:
+        configuration["init_from"] = str(Path(init_from).resolve())
     defaults = {"model": EncoderConfig().to_dict(), "train": dataclasses.asdict(TrainConfig())}
     run = RunFolder(out, "pretrain", configuration, overwrite, growable=("train.steps",),
                     ignored=("train.verbose",), keep=(BACKUP,), defaults=defaults)  # fmt: skip
@@ -202,14 +218,14 @@ def pretrain(
             summary = json.loads((out / SUMMARY).read_text(encoding="utf-8"))
             return {**summary, "already_complete": True}
         summary = _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker,
-                         run, validation_data, validation_steps, callbacks)  # fmt: skip
+                         run, validation_data, validation_steps, callbacks, initial)  # fmt: skip
     if out != Path(out_dir):  # a worker's scratch copy of the outputs
         shutil.rmtree(out, ignore_errors=True)
     return summary
 
 
 def _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker, run,
-           validation_data, validation_steps, callbacks) -> dict:  # fmt: skip
+           validation_data, validation_steps, callbacks, initial=None) -> dict:  # fmt: skip
     import tensorflow as tf
 
     out = run.path
@@ -231,8 +247,9 @@ def _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker, 
                      keras.callbacks.TensorBoard(str(out / "logs"), update_freq="epoch"),
                      *callbacks]  # fmt: skip
     start = time.perf_counter()
-    model, history = _fit(model_config, train, strategy, own_loop, dataset, fit_callbacks,
-                          validation_data, validation_steps, out)  # fmt: skip
+    model, history, initialized = _fit(model_config, train, strategy, own_loop, dataset,
+                                       fit_callbacks, validation_data, validation_steps, out,
+                                       initial)  # fmt: skip
     seconds = time.perf_counter() - start
     if checkpoint.diverged is not None:
         raise _diverged(checkpoint.diverged, train, run)
@@ -253,20 +270,28 @@ def _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker, 
         "train_config": dataclasses.asdict(train),
         "tensorflow": tf.__version__,
     }
+    if initial is not None:
+        summary.update(initialized_from=initial["path"], **initialized)
     _write_outputs(run, model, model_config, data_cfg, tok, summary)
     shutil.rmtree(out / BACKUP, ignore_errors=True)  # last: until here a rerun can resume
     return summary
 
 
 def _fit(model_config, train, strategy, own_loop, dataset, callbacks, validation_data,
-         validation_steps, out):  # fmt: skip
-    """Build and compile the pretrainer under `train`'s precision and `strategy`, and fit it;
-    returns (model, history)."""
+         validation_steps, out, initial=None):  # fmt: skip
+    """Build and compile the pretrainer under `train`'s precision and `strategy` (with
+    `initial`'s weights, `init_from.load_initial`), and fit it; returns (model, history,
+    what `init_from.initialize` reports, or None)."""
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(train.precision)
     try:
         with strategy.scope():
             model = build_pretrainer(model_config)
+            initialized = None
+            if initial is not None:
+                from keras_bertfam.training.init_from import initialize
+
+                initialized = initialize(model, initial)
             optimizer = build_optimizer(train.optimizer, model, train.learning_rate, train.steps,
                                         train.warmup_steps, train.weight_decay,
                                         train.global_clipnorm, power=train.decay_power,
@@ -294,7 +319,7 @@ def _fit(model_config, train, strategy, own_loop, dataset, callbacks, validation
             ) from err
     finally:
         keras.config.set_dtype_policy(previous_policy)
-    return model, history
+    return model, history, initialized
 
 
 def _diverged(where: dict, train, run) -> TrainingDiverged:
