@@ -47,7 +47,7 @@ IMPORT_TASKS = ("encoder", "pretraining")  # and the tasks of `tasks.importable(
 VOCABULARY_KINDS = ("wordpiece", "sentencepiece", "bpe")
 CORPUS_FORMATS = ("bert", "plain")  # a sentence per line, or free text
 DOCUMENT_MODES = ("block", "file")  # a plain-text document is a blank-line block or a file
-MASKING_STRATEGIES = ("token", "whole_word", "ngram")
+MASKING_STRATEGIES = ("token", "whole_word", "ngram", "span")  # "span": SpanBERT's geometric spans
 MASKING_MODES = ("static", "dynamic")  # masks fixed when written, or new at every read
 TSV_HEADERS = ("auto", "yes", "no")
 

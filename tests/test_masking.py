@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from keras_bertfam.data import DataConfig, MaskingConfig, load_tokenizer, unmasked_dataset
-from keras_bertfam.data.masking import span_lengths
+from keras_bertfam.data.masking import choose, mask_batch, span_lengths
 from keras_bertfam.data.pipeline import mask_dataset, masker
 from tests.data_fixtures import CORPUS, minilm_dir
 
@@ -37,7 +37,7 @@ def _maskable(tok, sequences):
     return (sequences["padding_mask"] == 1) & ~np.isin(sequences["token_ids"], special)
 
 
-@pytest.mark.parametrize("strategy", ["token", "whole_word", "ngram"])
+@pytest.mark.parametrize("strategy", ["token", "whole_word", "ngram", "span"])
 def test_masked_share_and_80_10_10_split(tok, sequences, strategy):
     out = _mask(tok, sequences, strategy=strategy, max_predictions_per_seq=S)  # no cap
     maskable = _maskable(tok, sequences)
@@ -76,7 +76,7 @@ def _words(tok, ids, maskable):
     return np.cumsum(starts) * maskable
 
 
-@pytest.mark.parametrize("strategy", ["whole_word", "ngram"])
+@pytest.mark.parametrize("strategy", ["whole_word", "ngram", "span"])
 def test_whole_words_are_never_split(tok, sequences, strategy):
     out = _mask(tok, sequences, strategy=strategy)
     maskable = _maskable(tok, sequences)
@@ -158,7 +158,78 @@ def test_dynamic_masking_changes_between_epochs_and_repeats_with_the_seed(tok, s
 def test_masking_config_validates():
     with pytest.raises(ValueError, match="rate=0"):
         MaskingConfig(rate=0)
-    with pytest.raises(ValueError, match="strategy='span'"):
-        MaskingConfig(strategy="span")
+    with pytest.raises(ValueError, match="strategy='spans'"):
+        MaskingConfig(strategy="spans")
+    with pytest.raises(ValueError, match="span_p=0"):
+        MaskingConfig(strategy="span", span_p=0)
+    with pytest.raises(ValueError, match="max_span=0"):
+        MaskingConfig(max_span=0)
+    with pytest.raises(ValueError, match="max_predictions_per_seq=0"):
+        MaskingConfig(max_predictions_per_seq=0)
     with pytest.raises(ValueError, match="exceeds 1"):
         MaskingConfig(mask_token_rate=0.8, random_token_rate=0.3)
+
+
+GEOMETRIC = 0.2 * 0.8 ** np.arange(10)  # SpanBERT's p(n), n = 1..10, before renormalising
+
+
+def test_span_lengths_follow_the_truncated_geometric_of_spanbert():
+    """p(n) ∝ 0.2 * 0.8^(n-1) for n <= 10, renormalised: mean 3.80 words."""
+    cfg = MaskingConfig(strategy="span")
+    weights = cfg.span_weights()
+    n = span_lengths(tf.constant([200] * 300), 200, 10, tf.constant([5, 6], tf.int64), weights)
+    inner = n.numpy()[:, :190]
+    expected = GEOMETRIC / GEOMETRIC.sum()
+    np.testing.assert_allclose(np.bincount(inner.ravel(), minlength=11)[1:] / inner.size,
+                               expected, atol=0.01)  # fmt: skip
+    mean = (np.arange(1, 11) * expected).sum()
+    assert abs(mean - 3.8) < 0.01 and abs(inner.mean() - mean) < 0.03 * mean
+
+
+def test_span_masking_masks_spans_of_3_8_words_on_average():
+    """End to end, where neither the budget nor the row's end cuts spans short (rows of
+    4,094 one-token words, 5% masked: ~55 spans a row): words per span within 5% of 3.8,
+    far from n-gram masking's 1/n spans."""
+    ids = np.full((32, 4096), 5, np.int32)
+    ids[:, 0], ids[:, -1] = 1, 2
+    seed = tf.constant([3, 1], tf.int64)
+
+    def words_per_span(**masking):
+        chosen, spans = choose(ids, np.ones_like(ids), [True] * 8, [0, 1, 2],
+                               MaskingConfig(rate=0.05, **masking), seed)  # fmt: skip
+        share = chosen.numpy().sum() / (32 * 4094)
+        assert abs(share - 0.05) < 0.001 and spans.numpy().min() > 30
+        return chosen.numpy().sum() / spans.numpy().sum()
+
+    assert abs(words_per_span(strategy="span") - 3.8) <= 0.05 * 3.8
+    assert abs(words_per_span(strategy="ngram") - 18 / 11) <= 0.05 * 18 / 11  # E[n], 1/n, n<=3
+
+
+def test_choose_picks_what_mask_batch_masks(tok, sequences):
+    cfg = MaskingConfig(strategy="span", rate=0.3)
+    special = [tok.special_ids[r] for r in ("cls", "sep", "pad")]
+    ids, pad = sequences["token_ids"][:64], sequences["padding_mask"][:64]
+    seed = tf.constant([9, 9], tf.int64)
+    chosen, _ = choose(ids, pad, tok.word_starts(), special, cfg, seed)
+    out = mask_batch(ids, pad, tok.word_starts(), special, tok.special_ids["mask"],
+                     tok.vocabulary_size, cfg, seed)  # fmt: skip
+    weights = out["mask_weights"].numpy() > 0
+    rows = np.nonzero(weights)[0]
+    picked = np.zeros_like(chosen.numpy())
+    picked[rows, out["mask_positions"].numpy()[weights]] = True
+    assert np.array_equal(picked, chosen.numpy()) and picked.sum() > 0
+
+
+@pytest.mark.parametrize("rate", [0.15, 0.4])
+def test_predictions_follow_the_rate_unless_capped(tok, sequences, rate):
+    """P = ceil(rate * S) when `max_predictions_per_seq` is None: 20 at 15% of 128
+    tokens, 52 at 40% (Wettig et al. 2023), and the cap never binds."""
+    cfg = MaskingConfig(rate=rate)
+    assert cfg.predictions_for(S) == {0.15: 20, 0.4: 52}[rate]
+    out = _mask(tok, sequences, rate=rate)
+    assert out["mask_positions"].shape[1] == cfg.predictions_for(S)
+    maskable = _maskable(tok, sequences).sum(axis=1)
+    expected = np.maximum(1, np.round(maskable * rate))
+    np.testing.assert_array_equal(out["mask_weights"].sum(axis=1), expected)
+    capped = _mask(tok, sequences, rate=rate, max_predictions_per_seq=10)
+    assert capped["mask_positions"].shape[1] == 10

@@ -76,6 +76,7 @@ def _option(command: str, flag: str) -> argparse.Action:
         ("pretrain", "--optimizer", kinds.OPTIMIZERS),
         ("pretrain", "--precision", kinds.PRECISIONS),
         ("pretrain", "--strategy", kinds.STRATEGIES),
+        ("pretrain", "--mask-strategy", kinds.MASKING_STRATEGIES),
         ("export", "--quantization", kinds.QUANTIZATIONS),
         ("convert", "--task", import_tasks()),
     ],
@@ -91,6 +92,8 @@ def test_cli_choices_are_the_apis(command, flag, choices):
         ("create-data", "--sequence-length", field_defaults(DataConfig)["sequence_length"]),
         ("create-data", "--mask-rate", MASKING["rate"]),
         ("create-data", "--max-predictions", MASKING["max_predictions_per_seq"]),
+        ("create-data", "--max-span", MASKING["max_span"]),
+        ("pretrain", "--mask-rate", None),  # the recipe's
         ("finetune", "--learning-rate", defaults(finetune)["learning_rate"]),
         ("finetune", "--sequence-length", defaults(finetune)["sequence_length"]),
         ("finetune", "--batch-size", defaults(finetune)["batch_size"]),

@@ -9,6 +9,7 @@ from keras_bertfam.cli.common import (
     positive_int,
     probability,
 )
+from keras_bertfam.cli.masking import add_masking_arguments, masking_config
 from keras_bertfam.data.masking import MaskingConfig
 from keras_bertfam.data.pipeline import DataConfig
 from keras_bertfam.data.records import create_data
@@ -16,17 +17,12 @@ from keras_bertfam.kinds import (
     CORPUS_FORMATS,
     DOCUMENT_MODES,
     MASKING_MODES,
-    MASKING_STRATEGIES,
     SENTENCE_OBJECTIVES,
 )
 
 
 def add_parser(commands):
-    api, data, masking = (
-        defaults(create_data),
-        field_defaults(DataConfig),
-        field_defaults(MaskingConfig),
-    )
+    api, data = defaults(create_data), field_defaults(DataConfig)
     parser = commands.add_parser(
         "create-data",
         help="write pretraining TFRecords (static or dynamic masking) with a manifest",
@@ -44,12 +40,7 @@ def add_parser(commands):
         default=api["dupe_factor"],
         help="masked copies (static masking)",
     )
-    parser.add_argument("--strategy", choices=MASKING_STRATEGIES, default=masking["strategy"])
-    parser.add_argument("--max-ngram", type=positive_int, default=masking["max_ngram"])
-    parser.add_argument("--mask-rate", type=probability, default=masking["rate"])
-    parser.add_argument(
-        "--max-predictions", type=positive_int, default=masking["max_predictions_per_seq"]
-    )
+    add_masking_arguments(parser, ("--strategy",), defaults=MaskingConfig())
     parser.add_argument("--format", choices=CORPUS_FORMATS, default=data["format"])
     parser.add_argument("--documents", choices=DOCUMENT_MODES, default=data["documents"])
     parser.add_argument(
@@ -76,12 +67,7 @@ def add_parser(commands):
 
 
 def run(args) -> int:
-    masking = MaskingConfig(
-        rate=args.mask_rate,
-        max_predictions_per_seq=args.max_predictions,
-        strategy=args.strategy,
-        max_ngram=args.max_ngram,
-    )
+    masking = masking_config(args)
     config = DataConfig(
         objective=args.objective,
         sequence_length=args.sequence_length,

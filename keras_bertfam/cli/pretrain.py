@@ -13,6 +13,7 @@ from keras_bertfam.cli.common import (
     positive_float,
     positive_int,
 )
+from keras_bertfam.cli.masking import add_masking_arguments, masking_config, masking_options
 from keras_bertfam.kinds import OPTIMIZERS, PRECISIONS, SCHEDULES, STRATEGIES
 from keras_bertfam.recipes import list_recipes
 from keras_bertfam.training.config import TrainConfig
@@ -52,6 +53,7 @@ def add_parser(commands):
         "tokens per sequence with --corpus (default: the recipe's, else min(128, the model's "
         "max_sequence_length))",
     )
+    add_masking_arguments(parser)
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--steps", type=positive_int, help=default("steps"))
     parser.add_argument(
@@ -125,6 +127,16 @@ def run(args) -> int:
         data_config = dataclasses.replace(
             data_config or DataConfig(objective=model_config.sentence_objective),
             sequence_length=args.sequence_length,
+        )
+    if masking_options(args):
+        if args.data:
+            raise InputError(
+                f"{', '.join(sorted(masking_options(args)))}: masking options apply to "
+                "--corpus; a create-data folder was masked (or is masked) as it was written"
+            )
+        data_config = data_config or DataConfig(objective=model_config.sentence_objective)
+        data_config = dataclasses.replace(
+            data_config, masking=masking_config(args, data_config.masking)
         )
     train_values = dict(recipe.get("train", {}))
     flags = {

@@ -305,6 +305,11 @@ def masker(tokenizer, config: DataConfig):
         {special["cls"], special["sep"], tokenizer.special_ids.get("pad", special["cls"])}
     )
     word_starts = tokenizer.word_starts()
+    # P at the config's length, whatever length the traced rows show
+    masking = dataclasses.replace(
+        config.masking,
+        max_predictions_per_seq=config.masking.predictions_for(config.sequence_length),
+    )
 
     def apply(batch, seed):
         masked = mask_batch(
@@ -314,7 +319,7 @@ def masker(tokenizer, config: DataConfig):
             never,
             special["mask"],
             tokenizer.vocabulary_size,
-            config.masking,
+            masking,
             seed,
         )
         return {**batch, **masked}

@@ -315,7 +315,7 @@ def load_data(
     manifest, config, tokenizer_file = open_data(folder)
     files = [str(folder / s) for s in manifest["shards"]]
     static = manifest["masking"] == "static"
-    predictions = config.masking.max_predictions_per_seq if static else None
+    predictions = config.masking.predictions_for(config.sequence_length) if static else None
     ds = tf.data.TFRecordDataset(files, num_parallel_reads=tf.data.AUTOTUNE)
     if shuffle_buffer:
         ds = ds.shuffle(shuffle_buffer, seed=seed)

@@ -91,6 +91,23 @@ def test_every_recipe_trains_with_a_tiny_preset(
     }
 
 
+def test_masking_options_reach_the_run_and_are_refused_for_a_data_folder(tmp_path, corpus,
+                                                                        capsys):  # fmt: skip
+    out = tmp_path / "run"
+    extra = ["--recipe", "bert", "--mask-strategy", "span", "--mask-rate", "0.4"]
+    assert main([*pretrain_args(corpus, out), *extra]) == 0
+    masking = json.loads((out / "run.json").read_text())["configuration"]["data"]["config"]
+    masking = masking["masking"]
+    # the recipe's P (20) gives way to the new rate's: ceil(0.4 * 32)
+    assert (masking["strategy"], masking["rate"], masking["max_predictions_per_seq"]) == (
+        "span", 0.4, None)  # fmt: skip
+    assert "trained 4 steps" in capsys.readouterr().out
+    refused = ["pretrain", *MODEL_FLAGS, "--data", str(tmp_path), "--out", str(tmp_path / "b"),
+               "--mask-rate", "0.3"]  # fmt: skip
+    assert main(refused) == 2
+    assert "rate: masking options apply to --corpus" in capsys.readouterr().err
+
+
 # -- item 6: divergence keeps the last good checkpoint ----------------------------------
 
 
