@@ -9,7 +9,9 @@ Two steps, two environments:
 family with a real tokenizer (BERT: all-MiniLM-L6-v2's WordPiece; ALBERT: a
 SentencePiece model trained on the bundled corpus; RoBERTa and ModernBERT: the
 byte-level BPE fixtures), and saves our token ids and outputs on a padded batch.
-`check` (torch + transformers) loads each folder with AutoTokenizer, AutoModel and
+It also imports the real all-MiniLM-L6-v2 and exports it again.
+`check` (torch + transformers) compares that export with the original (ids and hidden
+states), and loads each other folder with AutoTokenizer, AutoModel and
 AutoModelForPreTraining / AutoModelForMaskedLM and prints the largest differences;
 it exits 1 when ids differ or an output differs by more than 1e-4. It also writes
 tests/fixtures/hf_export/<family>.json: the config.json, the transformers class,
@@ -69,6 +71,11 @@ def write(out: Path) -> None:
                  positions=positions, sequence_output=encoded["sequence_output"],
                  **{k: np.asarray(v) for k, v in outputs.items()})  # fmt: skip
         summary[family] = str(folder)
+    # the real all-MiniLM-L6-v2, Hugging Face -> ours -> Hugging Face
+    encoder = bf.from_pretrained(minilm_dir(), task="encoder")
+    folder = export_huggingface(encoder, tokenizers["bert"], out, "minilm", overwrite=True)
+    summary["minilm"] = str(folder)
+    (out / "original.json").write_text(json.dumps({"minilm": str(minilm_dir())}))
     (out / "folders.json").write_text(json.dumps(summary, indent=2))
 
 
@@ -78,8 +85,9 @@ def check(out: Path) -> int:
     from transformers import AutoModel, AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer
 
     print(f"transformers {transformers.__version__}, torch {torch.__version__}")
-    failed = False
-    for family, folder in json.loads((out / "folders.json").read_text()).items():
+    folders = json.loads((out / "folders.json").read_text())
+    failed = not round_trip(folders.pop("minilm"), json.loads((out / "original.json").read_text()))
+    for family, folder in folders.items():
         ref = np.load(Path(folder).parent / f"{family}-reference.npz")
         tok = AutoTokenizer.from_pretrained(folder)
         hf_ids = tok(TEXTS, padding="max_length", truncation=True, max_length=24)["input_ids"]
@@ -112,6 +120,28 @@ def check(out: Path) -> int:
             f" -> {'ok' if ok else 'FAILED'}"
         )
     return 1 if failed else 0
+
+
+def round_trip(folder, original: dict) -> bool:
+    """The real MiniLM exported after import: the same ids and hidden states as the original."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    texts = [*TEXTS, "Sentence embeddings, compared across two libraries."]
+    models, ids = [], []
+    for path in (original["minilm"], folder):
+        tok = AutoTokenizer.from_pretrained(path)
+        ids.append(tok(texts, padding=True, return_tensors="pt"))
+        models.append(AutoModel.from_pretrained(path).eval())
+    with torch.no_grad():
+        hidden = [m(**x).last_hidden_state.numpy() for m, x in zip(models, ids, strict=True)]
+    same_ids = torch.equal(ids[0]["input_ids"], ids[1]["input_ids"])
+    real = ids[0]["attention_mask"].numpy().astype(bool)
+    diff = float(np.abs(hidden[0] - hidden[1])[real].max())
+    ok = same_ids and diff <= 1e-4
+    print(f"all-MiniLM-L6-v2 -> keras_bertfam -> Hugging Face: ids equal: {same_ids}, "
+          f"max |last_hidden_state diff|: {diff:.3g} -> {'ok' if ok else 'FAILED'}")  # fmt: skip
+    return ok
 
 
 if __name__ == "__main__":
