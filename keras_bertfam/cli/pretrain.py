@@ -57,6 +57,12 @@ def add_parser(commands):
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--steps", type=positive_int, help=default("steps"))
     parser.add_argument(
+        "--budget",
+        type=duration,
+        help="train for this wall time (600s, 10m, 1h30m): the schedule runs on the time "
+        "spent, --steps becomes an upper bound",
+    )
+    parser.add_argument(
         "--batch-size",
         type=positive_int,
         help="global batch of one micro-step; " + default("batch_size"),
@@ -99,6 +105,17 @@ def add_parser(commands):
         help="start again in an --out that holds another run (default: refuse)",
     )
     parser.set_defaults(run=run)
+
+
+def duration(text: str) -> float:
+    """`--budget`'s type: seconds of a duration (an argparse error names a bad one)."""
+    from keras_bertfam.errors import InputError
+    from keras_bertfam.training.budget import parse_budget
+
+    try:
+        return parse_budget(text)
+    except InputError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def run(args) -> int:
@@ -154,6 +171,7 @@ def run(args) -> int:
         "tpu_address": args.tpu,
         "checkpoint_every": args.checkpoint_every,
         "seed": args.seed,
+        "budget_seconds": args.budget,
     }
     train_values.update({k: v for k, v in flags.items() if v is not None})
     train = TrainConfig(**train_values)
@@ -167,6 +185,9 @@ def run(args) -> int:
         return 0
     final = ", ".join(f"{k}={v:.4g}" for k, v in summary["final"].items())
     print(f"trained {summary['steps']} steps in {summary['seconds']:.0f}s: {final}")
+    if "budget_seconds" in summary:
+        print(f"stopped by the {summary['stopped_by']} after {summary['elapsed_seconds']:.0f}s "
+              f"of a {summary['budget_seconds']:.0f}s budget")  # fmt: skip
     print(f"wrote {args.out}/model.keras, config.json, tokenizer/, training_summary.json")
     return 0
 

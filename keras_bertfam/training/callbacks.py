@@ -119,13 +119,15 @@ class Checkpoint(DivergenceGuard):
     removes it once its outputs are in place.
     """
 
-    def __init__(self, folder):
+    def __init__(self, folder, clock=None):
         super().__init__()
         self.folder = Path(folder)
+        self.clock = clock  # a `budget.TimeBudget`: its time spent goes in the record
 
     @staticmethod
     def progress(folder) -> dict:
-        """`{"epochs_done", "weights", "history"}` of the latest checkpoint (zeros if none)."""
+        """`{"epochs_done", "weights", "history"}` (and `elapsed_seconds` for a budgeted
+        run) of the latest checkpoint (zeros if none)."""
         path = Path(folder) / PROGRESS
         if not path.is_file():
             return {"epochs_done": 0, "weights": None, "history": {}}
@@ -155,6 +157,9 @@ class Checkpoint(DivergenceGuard):
         for key, value in (logs or {}).items():
             history.setdefault(key, []).append(float(np.asarray(value)))
         record = {"epochs_done": epoch + 1, "weights": name, "history": history}
+        if self.clock is not None:
+            record["elapsed_seconds"] = self.clock.elapsed()
+            record["overhead_seconds"] = self.clock.overhead_seconds
         partial_progress = self.folder / f"{PROGRESS}.partial"
         partial_progress.write_text(json.dumps(record, indent=2), encoding="utf-8")
         os.replace(partial_progress, self.folder / PROGRESS)

@@ -28,7 +28,7 @@ class TrainConfig:
     """How to train.
 
     Args:
-        steps: optimizer updates in the whole run.
+        steps: optimizer updates in the whole run (with `budget_seconds`, at most).
         batch_size: global batch of one micro-step (split across replicas).
         accumulate: micro-batches per update (global batch = batch_size * accumulate).
         optimizer: "adamw" or "lamb".
@@ -44,6 +44,8 @@ class TrainConfig:
         checkpoint_every: updates between checkpoints; must divide `steps`.
         seed: seeds weights, data order and masks.
         verbose: Keras progress-bar verbosity (1 = bar, 2 = a line per epoch, 0 = silent).
+        budget_seconds: train for this much wall time: the schedule runs on the time
+            spent and `steps` is an upper bound (see `keras_bertfam.training.budget`).
     """
 
     steps: int = 1000
@@ -67,6 +69,7 @@ class TrainConfig:
     checkpoint_every: int = 100
     seed: int = 0
     verbose: int = 1
+    budget_seconds: float | None = None
 
     def __post_init__(self):
         require_choice("precision", self.precision, PRECISIONS)
@@ -93,6 +96,8 @@ class TrainConfig:
                     f"warmup_steps={self.warmup_steps} + decay_steps={self.decay_steps} "
                     f"exceed steps={self.steps}"
                 )
+        if self.budget_seconds is not None:
+            require_number("budget_seconds", self.budget_seconds, above=0)
         if self.global_clipnorm is not None:
             require_number("global_clipnorm", self.global_clipnorm, above=0)
         if not isinstance(self.jit, bool):

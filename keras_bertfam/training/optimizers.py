@@ -107,30 +107,26 @@ def build_optimizer(
     beta_1: float = 0.9,
     schedule: str = "polynomial",
     decay_steps: int | None = None,
+    clocked: bool = False,
 ):
     """AdamW or LAMB with a warmup schedule and no decay on rank < 2 variables.
 
     `total_steps`, `warmup_steps` and `decay_steps` count optimizer updates (not
     micro-batches). `schedule`: "polynomial" (`WarmupPolynomialDecay` with `power`,
     BERT's linear decay from the end of warmup) or "wsd" (`schedules.WarmupStableDecay`:
-    constant after warmup, a 1-sqrt decay over the last `decay_steps`).
+    constant after warmup, a 1-sqrt decay over the last `decay_steps`). `clocked`: the
+    learning rate is a variable (starting at 0) that a callback sets, as
+    `budget.TimeBudget` does from the time spent.
     """
     if name not in OPTIMIZERS:
         raise InputError(f"optimizer={name!r} is not one of {list(OPTIMIZERS)}")
     if accumulate < 1:
         raise InputError(f"accumulate={accumulate} must be >= 1")
-    require_choice("schedule", schedule, SCHEDULES)
-    if schedule == "wsd":
-        from keras_bertfam.training.schedules import WarmupStableDecay
-
-        rate = WarmupStableDecay(peak_learning_rate, total_steps, warmup_steps, decay_steps,
-                                 micro_steps_per_update=accumulate)  # fmt: skip
-    else:
-        rate = WarmupPolynomialDecay(peak_learning_rate, total_steps, warmup_steps, power=power,
-                                     micro_steps_per_update=accumulate)  # fmt: skip
+    rate = learning_rate_schedule(peak_learning_rate, total_steps, warmup_steps, schedule,
+                                  power, decay_steps, accumulate)  # fmt: skip
     cls = keras.optimizers.AdamW if name == "adamw" else keras.optimizers.Lamb
     optimizer = cls(
-        learning_rate=rate,
+        learning_rate=0.0 if clocked else rate,
         weight_decay=weight_decay,
         beta_1=beta_1,
         beta_2=beta_2,
@@ -142,3 +138,18 @@ def build_optimizer(
         var_list=[v for v in model.trainable_variables if len(v.shape) < 2]
     )
     return optimizer
+
+
+def learning_rate_schedule(peak_learning_rate: float, total_steps: int, warmup_steps: int = 0,
+                           schedule: str = "polynomial", power: float = 1.0,
+                           decay_steps: int | None = None, accumulate: int = 1):  # fmt: skip
+    """The schedule `build_optimizer` gives its optimizer (a Keras `LearningRateSchedule`
+    of the micro-batch count)."""
+    require_choice("schedule", schedule, SCHEDULES)
+    if schedule == "wsd":
+        from keras_bertfam.training.schedules import WarmupStableDecay
+
+        return WarmupStableDecay(peak_learning_rate, total_steps, warmup_steps, decay_steps,
+                                 micro_steps_per_update=accumulate)  # fmt: skip
+    return WarmupPolynomialDecay(peak_learning_rate, total_steps, warmup_steps, power=power,
+                                 micro_steps_per_update=accumulate)  # fmt: skip

@@ -66,6 +66,7 @@ from keras_bertfam.data.tokenizers import load_tokenizer
 from keras_bertfam.errors import InputError, TrainingDiverged, WriteError, disk_full
 from keras_bertfam.models.builders import build_pretrainer
 from keras_bertfam.models.config import EncoderConfig
+from keras_bertfam.training.budget import budget_clock
 from keras_bertfam.training.callbacks import Checkpoint, Throughput
 from keras_bertfam.training.config import TrainConfig
 from keras_bertfam.training.loop import fit_distributed
@@ -185,6 +186,11 @@ def pretrain(
     train = train or TrainConfig()
     strategy = get_strategy(train.strategy, train.tpu_address)  # before any TF op runs
     multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    if multi_worker and train.budget_seconds is not None:
+        raise InputError(
+            f"budget_seconds={train.budget_seconds:g} is for one process (each worker's clock "
+            "would give its replicas another learning rate): train multi-worker runs by steps"
+        )
     out = Path(out_dir)
     if multi_worker and not strategy.extended.should_checkpoint:  # not the chief
         resolver = strategy.cluster_resolver
@@ -232,7 +238,8 @@ def _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker, 
     # Keras' fit cannot train under multi-worker, and its optimizer's accumulation fails
     # under any strategy: both run in fit_distributed, which accumulates in the step.
     own_loop = multi_worker or train.accumulate > 1
-    done = Checkpoint.progress(out / BACKUP)["epochs_done"]
+    progress = Checkpoint.progress(out / BACKUP)
+    done = progress["epochs_done"]
     if done:  # resuming: skip the batches the interrupted run had consumed
         dataset = dataset.skip(done * train.checkpoint_every * train.accumulate)
     if multi_worker:
@@ -242,8 +249,10 @@ def _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker, 
         )
         dataset = dataset.with_options(options)
     throughput = Throughput(train.batch_size * train.accumulate * data_cfg.sequence_length)
-    checkpoint = Checkpoint(out / BACKUP)
-    fit_callbacks = [throughput, checkpoint,
+    clock = budget_clock(train, progress.get("elapsed_seconds", 0.0),
+                         progress.get("overhead_seconds", 0.0))  # fmt: skip
+    checkpoint = Checkpoint(out / BACKUP, clock=clock)
+    fit_callbacks = [*([clock] if clock else []), throughput, checkpoint,
                      keras.callbacks.TensorBoard(str(out / "logs"), update_freq="epoch"),
                      *callbacks]  # fmt: skip
     start = time.perf_counter()
@@ -270,6 +279,9 @@ def _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker, 
         "train_config": dataclasses.asdict(train),
         "tensorflow": tf.__version__,
     }
+    if clock is not None:
+        summary.update(budget_seconds=train.budget_seconds, elapsed_seconds=clock.elapsed(),
+                       stopped_by=clock.stopped_by or "steps")  # fmt: skip
     if initial is not None:
         summary.update(initialized_from=initial["path"], **initialized)
     _write_outputs(run, model, model_config, data_cfg, tok, summary)
@@ -297,7 +309,8 @@ def _fit(model_config, train, strategy, own_loop, dataset, callbacks, validation
                                         train.global_clipnorm, power=train.decay_power,
                                         beta_1=train.beta_1, beta_2=train.beta_2,
                                         epsilon=train.epsilon, schedule=train.schedule,
-                                        decay_steps=train.decay_steps)  # fmt: skip
+                                        decay_steps=train.decay_steps,
+                                        clocked=train.budget_seconds is not None)  # fmt: skip
             compile_pretrainer(model, optimizer, train.jit)
         fit_args = dict(epochs=train.steps // train.checkpoint_every,
                         steps_per_epoch=train.checkpoint_every, validation_data=validation_data,
