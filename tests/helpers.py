@@ -49,10 +49,10 @@ def layer_model(layer_factory, inputs: dict, dtype=None) -> keras.Model:
 
 def _flat(outputs):
     if isinstance(outputs, dict):
-        return {k: np.asarray(v) for k, v in outputs.items()}
+        return {k: keras.ops.convert_to_numpy(v) for k, v in outputs.items()}
     if isinstance(outputs, list | tuple):
         raise TypeError("give the model a dict of named outputs, not a list or tuple")
-    return {"output": np.asarray(outputs)}
+    return {"output": keras.ops.convert_to_numpy(outputs)}
 
 
 def _weights(model, paths=True):
@@ -159,7 +159,7 @@ def check_keras_contract(
             want = compute if name in float_outputs else str(eager[name].dtype)
             assert dtype == want, (policy, name, dtype)
             if name in float_outputs:  # no overflow to inf or NaN where float32 is finite
-                finite = np.isfinite(np.asarray(keras.ops.cast(value, "float32")))
+                finite = np.isfinite(keras.ops.convert_to_numpy(keras.ops.cast(value, "float32")))
                 assert finite[np.isfinite(eager[name])].all(), (policy, name, "not finite")
     return model, eager
 

@@ -48,6 +48,6 @@ def write_models(folder, steps: int = 2) -> dict:
         model.save(f"{folder}/{name}.keras")
         arrays.update({f"{name}/input/{k}": v for k, v in x.items()})
         for key, value in model(x, training=False).items():
-            arrays[f"{name}/output/{key}"] = np.asarray(value)
+            arrays[f"{name}/output/{key}"] = keras.ops.convert_to_numpy(value)
     np.savez(f"{folder}/outputs.npz", **arrays)
     return arrays

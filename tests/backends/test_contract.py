@@ -62,15 +62,15 @@ def test_fused_attention_equals_the_explicit_softmax(monkeypatch):
     mask = np.ones((2, 1, 1, 12), bool)
     mask[1, ..., 7:] = False
     assert layer._fused(training=False) and not layer._fused(training=True)
-    fused = np.asarray(layer(x, mask, training=False))
+    fused = keras.ops.convert_to_numpy(layer(x, mask, training=False))
     monkeypatch.setattr("keras_bertfam.layers.attention.FUSED_BACKENDS", ())
     assert not layer._fused(training=False)
-    explicit = np.asarray(layer(x, mask, training=False))
+    explicit = keras.ops.convert_to_numpy(layer(x, mask, training=False))
     np.testing.assert_allclose(fused, explicit, atol=1e-5, rtol=1e-5)
     keras.config.set_dtype_policy("mixed_bfloat16")
     half = SelfAttention(num_heads=4, dtype="mixed_bfloat16")
     half.build(x.shape)
     for variable, value in zip(half.weights, layer.get_weights(), strict=True):
         variable.assign(value)
-    out = np.asarray(keras.ops.cast(half(x, mask), "float32"))
+    out = keras.ops.convert_to_numpy(keras.ops.cast(half(x, mask), "float32"))
     np.testing.assert_allclose(out, explicit, atol=0.1)

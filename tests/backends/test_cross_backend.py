@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
@@ -28,7 +29,9 @@ def test_files_written_on_tensorflow_load_with_the_same_outputs(name):
     x = {k: recorded[f"input/{k}"] for k in model.input}
     out = model(x, training=False)
     for key, value in out.items():
-        np.testing.assert_allclose(np.asarray(value), recorded[f"{name}/{key}"], atol=TOL, rtol=0)
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(value), recorded[f"{name}/{key}"], atol=TOL, rtol=0
+        )
 
 
 def tensorflow_python() -> str | None:
