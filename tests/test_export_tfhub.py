@@ -238,12 +238,12 @@ def test_the_tutorial_fine_tunes_the_encoder(served):
 def test_cli_export_and_refusal_without_overwrite(tmp_path):
     folder = tmp_path / "model"
     folder.mkdir()
-    bf.build_encoder("bert_tiny", num_layers=1, hidden_dim=16, num_heads=2,
-                     intermediate_dim=32).save(folder / "model.keras")  # fmt: skip
-    load_tokenizer(minilm_dir() / "vocab.txt").copy_files(folder / "tokenizer")
+    bf.build_pretrainer("bert_tiny", num_layers=1, hidden_dim=16, num_heads=2,
+                        intermediate_dim=32).save(folder / "model.keras")  # fmt: skip
     root = tmp_path / "out"
+    # the encoder alone (--no-text): the preprocessors are tested above
     args = ["export", str(folder), "--format", "tfhub", "--root", str(root), "--name", "m",
-            "--sequence-length", "8"]  # fmt: skip
+            "--no-text"]  # fmt: skip
     assert main(args) == 0
     target = root / "m-tfhub"
     (target / "keep.txt").write_text("old")
@@ -253,5 +253,6 @@ def test_cli_export_and_refusal_without_overwrite(tmp_path):
         export_tfhub(bf.build_encoder("bert_tiny", num_layers=1), None, root, "m")
     assert main([*args, "--overwrite"]) == 0
     assert not (target / "keep.txt").exists()
-    assert sorted(p.name for p in target.iterdir()) == ["encoder", "preprocess"]
+    assert sorted(p.name for p in target.iterdir()) == ["encoder"]
+    assert b"masked_lm_positions" in (target / "encoder" / "saved_model.pb").read_bytes()
     assert [p.name for p in root.iterdir()] == ["m-tfhub"]  # no staging folder left

@@ -15,7 +15,7 @@ from keras_bertfam.training import TrainConfig, pretrain
 from tests.data_fixtures import CORPUS, minilm_dir
 
 STEPS = ["--batch-size", "16", "--sequence-length", "32", "--warmup-steps", "2",
-         "--learning-rate", "2e-3", "--no-jit"]  # fmt: skip
+         "--learning-rate", "5e-4", "--no-jit"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def texts(tmp_path_factory):
     config = bf.get_preset("bert_tiny", num_layers=2, hidden_dim=64, num_heads=2,
                            intermediate_dim=128, max_sequence_length=64,
                            vocabulary_size=len(vocab.read_text().splitlines()))  # fmt: skip
-    train = TrainConfig(steps=150, batch_size=16, checkpoint_every=50, warmup_steps=10,
+    train = TrainConfig(steps=150, batch_size=16, checkpoint_every=150, warmup_steps=10,
                         learning_rate=2e-3, jit=False, verbose=0)  # fmt: skip
     pretrain(config, [first], root / "first_run", train, DataConfig(sequence_length=32), vocab)
     return root, config, vocab, second
@@ -44,8 +44,8 @@ def first_interval_mlm_loss(folder):
 
 def test_continued_pretraining_starts_from_the_checkpoint(texts):
     root, _, vocab, second = texts
-    args = ["--corpus", str(second), "--tokenizer", str(vocab), "--steps", "10",
-            "--checkpoint-every", "5", *STEPS]  # fmt: skip
+    args = ["--corpus", str(second), "--tokenizer", str(vocab), "--steps", "6",
+            "--checkpoint-every", "3", *STEPS]  # fmt: skip
     # no --preset: the checkpoint's architecture; --set changes what keeps the shapes
     assert main(["pretrain", "--init-from", str(root / "first_run"), "--set", "dropout=0.0",
                  "--out", str(root / "continued"), *args]) == 0  # fmt: skip

@@ -114,7 +114,7 @@ def export_folder(
     from keras_bertfam.export.tflite import export_tflite
 
     require_choice("format", fmt, FORMATS)
-    model, tokenizer, info = load_for_export(folder, heads=fmt == "huggingface")
+    model, tokenizer, info = load_for_export(folder, heads=fmt in ("huggingface", "tfhub"))
     name = name or Path(folder).resolve().name
     length = sequence_length_for(model, info, sequence_length)
     vocabulary = model_limits(model)["vocabulary_size"]
