@@ -27,6 +27,9 @@ SHARING_MODES = ("none", "all", "attention", "ffn")
 # The pretrainer's sentence-level head: BERT's next-sentence and ALBERT's sentence-order
 # prediction, or none (RoBERTa).
 SENTENCE_OBJECTIVES = ("nsp", "sop", "none")
+# The pretrainer's token-level head: masked-LM prediction (BERT), or ELECTRA's
+# replaced-token detection (a logit per token: was it replaced?).
+TOKEN_OBJECTIVES = ("mlm", "rtd")
 # Feed-forward and MLM-transform activations; "gelu" is the exact (erf) form.
 ACTIVATIONS = ("gelu", "gelu_approximate", "relu", "silu", "tanh")
 # Positions: a learned table added to the embeddings, rotary angles on q and k, or none.

@@ -15,6 +15,7 @@ from keras_bertfam.layers import (
     MaskedLMHead,
     Pooler,
     PositionEmbedding,
+    ReplacedTokenHead,
     RotaryEmbedding,
     SelfAttention,
     SentenceHead,
@@ -138,6 +139,11 @@ def test_masked_lm_bias_contract(tmp_path):
     logits = RNG.normal(size=(2, 2, 10)).astype("float32")
     layer = lambda d: MaskedLMBias(dtype=d)  # noqa: E731
     contract(tmp_path, layer, {"logits": logits}, (2, 2, 10), Weights(1, 0, 10))
+
+
+def test_replaced_token_head_contract(tmp_path):
+    layer = lambda d: ReplacedTokenHead(activation="gelu", dtype=d)  # noqa: E731
+    contract(tmp_path, layer, {"x": X}, (2, 6), Weights(4, 0, H * H + H + H + 1))
 
 
 def test_sentence_head_contract(tmp_path):

@@ -48,7 +48,7 @@ def run(args) -> int:
         f"E={config.resolved_embedding_dim} A={config.num_heads} "
         f"I={config.intermediate_dim} V={config.vocabulary_size} "
         f"groups={config.resolved_num_groups} sharing={config.sharing} "
-        f"objective={config.sentence_objective}"
+        f"objective={config.sentence_objective} token_objective={config.token_objective}"
     )
     print(f"  {parts_line(config)}")
     print()

@@ -36,12 +36,7 @@ def add_parser(commands):
     )
     parser.add_argument("--recipe", help=" | ".join(list_recipes()) + " | a recipe .json")
     parser.add_argument("--preset", help="model preset (overrides the recipe's)")
-    parser.add_argument(
-        "--init-from",
-        help="continue pretraining from this checkpoint: a model folder of ours or a Hugging "
-        "Face / Google checkpoint; its architecture is the model's (no --preset/--config; "
-        "--set may change fields that keep the weights' shapes, such as dropout)",
-    )
+    _add_start_options(parser)
     parser.add_argument("--config", help="model config .json (overrides preset)")
     add_set_argument(parser)
     parser.add_argument("--data", help="a folder written by create-data")
@@ -99,11 +94,6 @@ def add_parser(commands):
         help="updates between checkpoints; " + default("checkpoint_every"),
     )
     parser.add_argument("--seed", type=int, help=default("seed"))
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="start again in an --out that holds another run (default: refuse)",
-    )
     parser.set_defaults(run=run)
 
 
@@ -190,6 +180,21 @@ def run(args) -> int:
               f"of a {summary['budget_seconds']:.0f}s budget")  # fmt: skip
     print(f"wrote {args.out}/model.keras, config.json, tokenizer/, training_summary.json")
     return 0
+
+
+def _add_start_options(parser):
+    """Where training starts: from a checkpoint's weights, and over another run."""
+    parser.add_argument(
+        "--init-from",
+        help="continue pretraining from this checkpoint: a model folder of ours or a Hugging "
+        "Face / Google checkpoint; its architecture is the model's (no --preset/--config; "
+        "--set may change fields that keep the weights' shapes, such as dropout)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start again in an --out that holds another run (default: refuse)",
+    )
 
 
 def _initial_config(args):

@@ -3,7 +3,7 @@
 Two sources are understood:
 
 - Hugging Face folders: `config.json` with `model_type` bert / albert / roberta /
-  xlm-roberta / modernbert and `model.safetensors` (or a sharded
+  xlm-roberta / electra / modernbert and `model.safetensors` (or a sharded
   `model.safetensors.index.json`). Read with `safetensors` into numpy, without
   torch. Pickled weights
   (`pytorch_model.bin`, `*.pt`, `*.ckpt` from PyTorch) are refused, never
@@ -45,7 +45,7 @@ class Checkpoint:
 
     Attributes:
         folder: the folder (tokenizer files are looked up there).
-        source: "hf_bert", "hf_albert", "hf_roberta", "hf_modernbert",
+        source: "hf_bert", "hf_albert", "hf_roberta", "hf_electra", "hf_modernbert",
             "hf_modernbert_classifier", "google_bert" or "google_albert".
         config: the architecture, from the checkpoint's own config file.
         tensors: variable name -> numpy array, as stored.
@@ -61,7 +61,7 @@ class Checkpoint:
 
 PICKLE_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt", "model.ckpt")
 HF_FAMILIES = {"bert": "bert", "albert": "albert", "roberta": "roberta", "xlm-roberta": "roberta",
-               "modernbert": "modernbert"}  # fmt: skip
+               "electra": "electra", "modernbert": "modernbert"}  # fmt: skip
 HF_ACTIVATIONS = {
     "gelu": "gelu",
     "gelu_new": "gelu_approximate",
@@ -154,9 +154,14 @@ def read_safetensors(files) -> dict:
     return tensors
 
 
-def config_from_hf(values: dict) -> EncoderConfig:
+def config_from_hf(values: dict, tensor_names=()) -> EncoderConfig:
     """An `EncoderConfig` from a Hugging Face `config.json` (bert, albert, roberta,
-    xlm-roberta or modernbert)."""
+    xlm-roberta, electra or modernbert).
+
+    Args:
+        tensor_names: the checkpoint's tensor names, where the config alone does not
+            tell the model: an ELECTRA generator (`generator_*` tensors) or not.
+    """
     model_type = values.get("model_type")
     family = HF_FAMILIES.get(model_type)
     if family is None:
@@ -192,8 +197,13 @@ def config_from_hf(values: dict) -> EncoderConfig:
         activation=HF_ACTIVATIONS[activation],
         layer_norm_epsilon=values.get("layer_norm_eps", 1e-12),
         initializer_range=values.get("initializer_range", 0.02),
-        sentence_objective={"bert": "nsp", "albert": "sop", "roberta": "none"}[family],
+        sentence_objective={"bert": "nsp", "albert": "sop"}.get(family, "none"),
     )
+    if family == "electra":
+        from keras_bertfam.convert import hf_electra
+
+        generator = hf_electra.token_objective(tensor_names) == "mlm"
+        fields.update(hf_electra.config_fields(values, generator))
     if family == "albert":
         fields.update(
             embedding_dim=values.get("embedding_size", 128),
@@ -215,8 +225,9 @@ def _config(fields: dict, file: str) -> EncoderConfig:
 
 def _read_hf(folder: Path, path: Path) -> Checkpoint:
     values = _read_json(folder / "config.json")
-    config = config_from_hf(values)
+    config_from_hf(values)  # a config.json that cannot be read fails before the weights load
     tensors = read_safetensors(_safetensors_files(folder, path))
+    config = config_from_hf(values, list(tensors))
     source = f"hf_{HF_FAMILIES[values['model_type']]}"
     if source == "hf_modernbert" and "classifier.weight" in tensors:
         source = "hf_modernbert_classifier"  # its `head.*` is the classifier's, not the MLM's

@@ -53,7 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_bertfam import tasks
+from keras_bertfam import objectives, tasks
 from keras_bertfam.convert.checkpoint import Checkpoint, CheckpointError, read_checkpoint
 from keras_bertfam.convert.names import IGNORED, map_name
 from keras_bertfam.errors import InputError, OutputExistsError
@@ -73,9 +73,7 @@ logger = logging.getLogger("keras_bertfam")
 # A part is loaded, initialized fresh, dropped or absent as a whole.
 OPTIONAL_PARTS = {
     "pooler": ("pooler",),
-    "mlm": ("mlm_head", "mlm_output_bias"),
-    "nsp": ("nsp_head",),
-    "sop": ("sop_head",),
+    **objectives.head_layers(),  # mlm, rtd, nsp, sop
     "classifier": ("classifier",),  # a sequence classifier's head
 }
 

@@ -9,9 +9,10 @@ pattern sends the array into its third of our fused QKV kernel (`part`).
 Names that carry no weights (buffers such as `position_ids`, optimizer slots,
 `global_step`) map to `IGNORED`.
 
-Sources: Hugging Face BERT / RoBERTa / ALBERT / ModernBERT (`hf_*`, with or
-without the `bert.` / `roberta.` / `albert.` / `model.` prefix, LayerNorm as
-weight/bias or the old gamma/beta; ModernBERT's rules live in `hf_modernbert`)
+Sources: Hugging Face BERT / RoBERTa / ALBERT / ELECTRA / ModernBERT (`hf_*`, with
+or without the `bert.` / `roberta.` / `albert.` / `electra.` / `model.` prefix,
+LayerNorm as weight/bias or the old gamma/beta; ELECTRA's heads and ModernBERT's
+rules live in `hf_electra` and `hf_modernbert`)
 and Google's TF1 checkpoints of BERT and ALBERT (`google_*`).
 
 Example:
@@ -29,7 +30,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from keras_bertfam.convert import hf_modernbert
+from keras_bertfam.convert import hf_electra, hf_modernbert
 
 
 class Target(NamedTuple):
@@ -114,6 +115,7 @@ RULES: dict[str, list] = {
     ],
 }
 
+RULES["hf_electra"] = [*_HF_EMBEDDINGS, *_HF_LAYERS, *hf_electra.RULES_HEAD]
 # Google's TF1 names: kernels are already [in, out]; LayerNorm is gamma/beta.
 RULES["hf_modernbert"] = hf_modernbert.RULES
 RULES["hf_modernbert_classifier"] = hf_modernbert.CLASSIFIER_RULES
@@ -169,7 +171,7 @@ _COMPILED = {
     source: [(_compile(pattern, kind), path, kind) for pattern, path, kind in rules]
     for source, rules in RULES.items()
 }
-PREFIXES = ("bert.", "roberta.", "albert.", "model.")
+PREFIXES = ("bert.", "roberta.", "albert.", "electra.", "model.")
 
 
 def map_name(source: str, name: str, inner_group_size: int = 1, sentence_head: str = "nsp"):

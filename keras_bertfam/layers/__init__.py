@@ -10,6 +10,7 @@ from keras_bertfam.layers.heads import (
     masked_lm_logits,
 )
 from keras_bertfam.layers.positions import PositionEmbedding, RotaryEmbedding
+from keras_bertfam.layers.rtd_head import ReplacedTokenHead
 from keras_bertfam.layers.task_heads import (
     FoldChoices,
     SequencePooling,
@@ -27,6 +28,7 @@ __all__ = [
     "MaskedLMHead",
     "Pooler",
     "PositionEmbedding",
+    "ReplacedTokenHead",
     "RotaryEmbedding",
     "SelfAttention",
     "SentenceHead",

@@ -34,6 +34,7 @@ from keras_bertfam.kinds import (
     POSITION_EMBEDDINGS,
     SENTENCE_OBJECTIVES,
     SHARING_MODES,
+    TOKEN_OBJECTIVES,
     sharing_plan,
 )
 
@@ -81,7 +82,14 @@ class EncoderConfig:
             False. Pre-LN adds a final LayerNorm after the last block.
         initializer_range: stddev of the truncated-normal initializer.
         sentence_objective: the pretrainer's sentence head: "nsp" (BERT),
-            "sop" (ALBERT) or "none" (RoBERTa).
+            "sop" (ALBERT) or "none" (RoBERTa, ELECTRA).
+        token_objective: the pretrainer's token head: "mlm" (masked-LM logits
+            at `mask_positions`, BERT) or "rtd" (ELECTRA's replaced-token
+            detection: one logit per token, `rtd_logits` [batch, seq]).
+        generator_fraction: ELECTRA's generator (`build_electra_pretrainer`) is
+            this fraction of the discriminator's hidden size, heads and
+            feed-forward size, at the same depth and embedding size (the paper:
+            1/4 for Small and Large, 1/3 for Base; 1/4 to 1/2 work best).
         pooler: whether the encoder has BERT's pooler (a tanh Dense on the
             first token). Without one, `pooled_output` is the first token's
             final hidden state, so every consumer of `pooled_output` works
@@ -130,6 +138,8 @@ class EncoderConfig:
     norm_first: bool = False
     initializer_range: float = 0.02
     sentence_objective: str = "nsp"
+    token_objective: str = "mlm"
+    generator_fraction: float = 0.25
     pooler: bool = True
     position_embedding: str = "learned"
     rotary_theta: float = 10000.0
@@ -193,6 +203,11 @@ class EncoderConfig:
             )
         _require_choice("sharing", self.sharing, SHARING_MODES)
         _require_choice("sentence_objective", self.sentence_objective, SENTENCE_OBJECTIVES)
+        _require_choice("token_objective", self.token_objective, TOKEN_OBJECTIVES)
+        if not (_is_number(self.generator_fraction) and 0 < self.generator_fraction <= 1):
+            raise ConfigError(
+                f"generator_fraction={self.generator_fraction!r} must be a number in (0, 1]."
+            )
         _require_choice("activation", self.activation, ACTIVATIONS)
         if self.num_groups is not None:
             _require_int("num_groups", self.num_groups, minimum=1)
@@ -305,7 +320,8 @@ _INT_FIELDS = {
     "embedding_dim", "num_groups", "inner_group_size", "max_sequence_length", "num_segments",
     "position_offset",
 }  # fmt: skip
-_FLOAT_FIELDS = {"dropout", "attention_dropout", "layer_norm_epsilon", "initializer_range"}
+_FLOAT_FIELDS = {"dropout", "attention_dropout", "layer_norm_epsilon", "initializer_range",
+                 "generator_fraction"}  # fmt: skip
 _BOOL_FIELDS = {"norm_first", "pooler"}
 
 

@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import keras
 
+from keras_bertfam import objectives
 from keras_bertfam.layers import (
     EncoderEmbedding,
     EncoderStack,
     Pooler,
     PositionEmbedding,
-    SentenceHead,
     TokenEmbedding,
-    masked_lm_logits,
 )
 from keras_bertfam.layers.common import register
 from keras_bertfam.models.config import EncoderConfig
@@ -54,17 +53,29 @@ def _config(config) -> EncoderConfig:
     return config if isinstance(config, EncoderConfig) else EncoderConfig.from_dict(config)
 
 
-def encoder_graph(config: EncoderConfig, dtype=None):
-    """(inputs, outputs, token-embedding layer) of an encoder of `config`, one graph."""
-    inputs = {n: keras.Input((None,), dtype="int32", name=n) for n in encoder_input_names(config)}
-    token_embedding = TokenEmbedding(config.vocabulary_size, config.resolved_embedding_dim,
-                                     initializer_range=config.initializer_range, dtype=dtype,
-                                     name="token_embedding")  # fmt: skip
+def encoder_graph(config: EncoderConfig, dtype=None, inputs=None, shared=None, prefix=""):
+    """(inputs, outputs, token-embedding layer) of an encoder of `config`, one graph.
+
+    Args:
+        inputs: the input KerasTensors to build on (default: new `keras.Input`s).
+        shared: layers to reuse instead of creating them, by name: "token_embedding"
+            and "position_embedding" (ELECTRA's generator shares the discriminator's).
+        prefix: prepended to the names of the layers created here.
+    """
+    if inputs is None:
+        names = encoder_input_names(config)
+        inputs = {n: keras.Input((None,), dtype="int32", name=n) for n in names}
+    shared = shared or {}
+    token_embedding = shared.get("token_embedding") or TokenEmbedding(
+        config.vocabulary_size, config.resolved_embedding_dim,
+        initializer_range=config.initializer_range, dtype=dtype,
+        name=f"{prefix}token_embedding")  # fmt: skip
     x = token_embedding(inputs["token_ids"])
     if config.position_embedding == "learned":
-        x = PositionEmbedding(config.max_sequence_length, config.position_offset,
-                              config.initializer_range, dtype=dtype,
-                              name="position_embedding")(x)  # fmt: skip
+        positions = shared.get("position_embedding") or PositionEmbedding(
+            config.max_sequence_length, config.position_offset, config.initializer_range,
+            dtype=dtype, name=f"{prefix}position_embedding")  # fmt: skip
+        x = positions(x)
     x = EncoderEmbedding(
         num_segments=config.num_segments,
         hidden_dim=config.hidden_dim,
@@ -74,7 +85,7 @@ def encoder_graph(config: EncoderConfig, dtype=None):
         norm=config.norm,
         use_bias=config.use_bias,
         dtype=dtype,
-        name="embeddings",
+        name=f"{prefix}embeddings",
     )(x, inputs.get("segment_ids"))
     rotary = config.position_embedding == "rotary"
     sequence_output = EncoderStack(
@@ -99,11 +110,11 @@ def encoder_graph(config: EncoderConfig, dtype=None):
         global_every=config.global_every,
         first_attention_norm=config.first_attention_norm,
         dtype=dtype,
-        name="encoder",
+        name=f"{prefix}encoder",
     )(x, inputs["padding_mask"])
     pooled_output = Pooler(config.initializer_range, use_dense=config.pooler,
                            use_bias=config.use_bias, dtype=dtype,
-                           name="pooler")(sequence_output)  # fmt: skip
+                           name=f"{prefix}pooler")(sequence_output)  # fmt: skip
     outputs = {"sequence_output": sequence_output, "pooled_output": pooled_output}
     return inputs, outputs, token_embedding
 
@@ -143,13 +154,16 @@ class Encoder(_BuiltFromConfig):
 
 @register
 class Pretrainer(_BuiltFromConfig):
-    """An `Encoder` with its pretraining heads: {..., mask_positions [batch, P]} ->
-    {mlm_logits [batch, P, V]} plus nsp_logits or sop_logits [batch, 2].
+    """An `Encoder` with the heads of its objectives (`keras_bertfam.objectives`).
 
-    The MLM decoder is the encoder's token table (through E for ALBERT), tied.
-    Without a sentence objective nothing would train a pooler, so the encoder is
-    built without one (its `pooled_output` is the first token's hidden state),
-    and `bertfam_config` says `pooler=False`.
+    The token objective gives `mlm_logits` [batch, P, V] at the `mask_positions`
+    input (`token_objective="mlm"`; the decoder is the encoder's token table,
+    through E for ALBERT, tied) or ELECTRA's `rtd_logits` [batch, seq]
+    (`token_objective="rtd"`, no `mask_positions`); the sentence objective adds
+    `nsp_logits` or `sop_logits` [batch, 2]. Without a sentence objective
+    nothing would train a pooler, so the encoder is built without one (its
+    `pooled_output` is the first token's hidden state), and `bertfam_config`
+    says `pooler=False`.
 
     Args:
         config: an `EncoderConfig` (or its dict).
@@ -159,24 +173,14 @@ class Pretrainer(_BuiltFromConfig):
 
     def __init__(self, config, dtype=None, name="pretrainer", **kwargs):
         config = _config(config)
-        if config.sentence_objective == "none" and config.pooler:
+        chosen = objectives.of_config(config)
+        if config.pooler and not any(o.uses_pooler for o in chosen):
             config = config.replace(pooler=False)  # no loss reaches a pooler
         encoder = Encoder(config, dtype=dtype, name="backbone")
-        inputs = {n: keras.Input((None,), dtype="int32", name=n) for n in encoder.input}
-        inputs["mask_positions"] = keras.Input((None,), dtype="int32", name="mask_positions")
+        names = [*encoder.input, *(n for o in chosen for n in o.inputs)]
+        inputs = {n: keras.Input((None,), dtype="int32", name=n) for n in names}
         encoded = encoder({n: inputs[n] for n in encoder.input})
-        mlm = masked_lm_logits(encoded["sequence_output"], inputs["mask_positions"],
-                               encoder.token_embedding, config, dtype)  # fmt: skip
-        outputs = {"mlm_logits": mlm}
-        objective = config.sentence_objective
-        if objective != "none":
-            outputs[f"{objective}_logits"] = SentenceHead(
-                2,
-                dropout=config.dropout if objective == "sop" else 0.0,
-                initializer_range=config.initializer_range,
-                dtype=dtype,
-                name=f"{objective}_head",
-            )(encoded["pooled_output"])
+        outputs = {o.output: o.build(encoded, inputs, encoder, config, dtype) for o in chosen}
         super().__init__(inputs, outputs, name=name, **kwargs)
         self.bertfam_config = config
         self.encoder = encoder

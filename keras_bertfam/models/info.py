@@ -70,14 +70,18 @@ def parameter_breakdown(config: EncoderConfig) -> dict[str, int]:
         rows["pooler"] = H * H + bias * H
     encoder_total = sum(rows.values())
     rows[f"total encoder ({'with' if config.pooler else 'no'} pooler)"] = encoder_total
-    mlm = "MLM head (transform + norm + bias; decoder tied)"
-    rows[mlm] = H * E + bias * E + _norm(config, E) + V
+    if config.token_objective == "rtd":
+        token = "RTD head (dense + activation + dense to 1)"
+        rows[token] = H * H + H + H + 1
+    else:
+        token = "MLM head (transform + norm + bias; decoder tied)"
+        rows[token] = H * E + bias * E + _norm(config, E) + V
     rows["sentence head (NSP/SOP)"] = 2 * H + 2 if config.sentence_objective != "none" else 0
     # a pretrainer without a sentence head does not use the pooler
     rows["total pretrainer"] = (
         encoder_total
         - rows.get("pooler", 0) * (config.sentence_objective == "none")
-        + rows[mlm]
+        + rows[token]
         + rows["sentence head (NSP/SOP)"]
     )
     return rows
@@ -103,6 +107,7 @@ def training_flops_per_token(config: EncoderConfig, sequence_length: int, predic
         sequence_length,
     )
     sentence = config.sentence_objective != "none"
+    mlm = config.token_objective == "mlm"
     windows = attention_windows(config.num_layers, config.inner_group_size,
                                 config.local_window, config.global_every)  # fmt: skip
     L = len(windows)
@@ -112,7 +117,8 @@ def training_flops_per_token(config: EncoderConfig, sequence_length: int, predic
         "attention projections (QKV, output)": L * 4 * H * H,
         "attention scores and context": sum(2 * k * H for k in keys),
         "feed-forward": L * (3 if config.feedforward != "dense" else 2) * H * Im,
-        "MLM head (at masked positions)": (H * E + E * V) * predictions / S,
+        "MLM head (at masked positions)": (H * E + E * V) * predictions / S * mlm,
+        "RTD head (every position)": (H * H + H) * (not mlm),
         # a pretrainer without a sentence task has neither (see `Pretrainer`)
         "pooler + sentence head": (H * H * config.pooler + 2 * H) / S * sentence,
     }

@@ -1,8 +1,9 @@
-"""Presets: the published BERT, ALBERT, RoBERTa and ModernBERT architectures as `EncoderConfig`s.
+"""Presets: the published BERT, ALBERT, RoBERTa, ELECTRA and ModernBERT architectures.
 
-Sizes follow the papers and the released checkpoints (BERT: Devlin et al. 2019 and
-the 24 smaller BERTs of Turc et al. 2019; ALBERT: Lan et al. 2020, v2 settings with
-no dropout; RoBERTa: Liu et al. 2019). The `*_tiny` presets are for tests and demos.
+Each is an `EncoderConfig`. Sizes follow the papers and the released checkpoints (BERT:
+Devlin et al. 2019 and the 24 smaller BERTs of Turc et al. 2019; ALBERT: Lan et al. 2020,
+v2 settings with no dropout; RoBERTa: Liu et al. 2019; ELECTRA: Clark et al. 2020, the
+discriminators). The `*_tiny` presets are for tests and demos.
 
 Example:
 
@@ -74,6 +75,12 @@ _MODERNBERT = EncoderConfig(
 )
 
 
+# ELECTRA (Clark et al. 2020, https://arxiv.org/abs/2003.10555; the google/electra-*
+# discriminators): BERT's encoder without a pooler and without a sentence task, trained by
+# replaced-token detection; Small factorizes E = 128 -> H = 256.
+_ELECTRA = _BERT.replace(sentence_objective="none", token_objective="rtd", pooler=False)
+
+
 def _sized(base, layers, hidden, heads, **extra):
     return base.replace(
         num_layers=layers,
@@ -102,6 +109,12 @@ PRESETS: dict[str, EncoderConfig] = {
     "roberta_tiny": _sized(_ROBERTA, 2, 128, 2, vocabulary_size=8000, max_sequence_length=128),
     "roberta_base": _sized(_ROBERTA, 12, 768, 12),
     "roberta_large": _sized(_ROBERTA, 24, 1024, 16),
+    # ELECTRA discriminators (Small: E = 128, H = 256, 4 heads; Base: BERT-base's shape).
+    "electra_tiny": _sized(
+        _ELECTRA, 2, 64, 2, embedding_dim=32, vocabulary_size=8000, max_sequence_length=128
+    ),
+    "electra_small": _sized(_ELECTRA, 12, 256, 4, embedding_dim=128),
+    "electra_base": _sized(_ELECTRA, 12, 768, 12, generator_fraction=1 / 3),
     # ModernBERT: the published shapes (intermediate_dim is each GeGLU half's width).
     "modernbert_tiny": _MODERNBERT.replace(
         num_layers=3,

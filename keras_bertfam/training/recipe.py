@@ -196,14 +196,7 @@ def pretrain(
         resolver = strategy.cluster_resolver
         out = out / f".{resolver.task_type}-{resolver.task_id}"  # removed at the end
     keras.utils.set_random_seed(train.seed)
-    initial = None
-    if init_from is not None:
-        from keras_bertfam.training.init_from import load_initial
-
-        initial = load_initial(init_from)
-        model_config = model_config or initial["config"]
-    if model_config is None:
-        raise InputError("pretrain needs a model config, or init_from (a checkpoint)")
+    initial, model_config = _initial(init_from, model_config)
     dataset, tok, data_cfg, source = _dataset(
         data, tokenizer, data_config, train.batch_size, train.seed, model_config
     )
@@ -228,6 +221,19 @@ def pretrain(
     if out != Path(out_dir):  # a worker's scratch copy of the outputs
         shutil.rmtree(out, ignore_errors=True)
     return summary
+
+
+def _initial(init_from, model_config):
+    """(the weights of `init_from` or None, the model config: the given one, else theirs)."""
+    initial = None
+    if init_from is not None:
+        from keras_bertfam.training.init_from import load_initial
+
+        initial = load_initial(init_from)
+        model_config = model_config or initial["config"]
+    if model_config is None:
+        raise InputError("pretrain needs a model config, or init_from (a checkpoint)")
+    return initial, model_config
 
 
 def _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker, run,
