@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from benchmarks import SUITES, run_suite
+from benchmarks import DEFAULT_SUITES, SUITES, run_suite
 from benchmarks.report import RESULTS, markdown
 
 
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         "suites",
         nargs="*",
         metavar="SUITE",
-        help=f"{' | '.join(SUITES)} (default: all, in this order)",
+        help=f"{' | '.join(SUITES)} (default: all but pretrain, in this order)",
     )
     parser.add_argument("--quick", action="store_true", help="fewer rounds and steps")
     parser.add_argument(
@@ -51,7 +51,7 @@ def main(argv=None, prog: str = "python -m benchmarks") -> int:
     if unknown:
         parser.error(f"unknown suite(s) {', '.join(unknown)}; choose from {', '.join(SUITES)}")
     command = shlex.join([*prog.split(), *argv])
-    report = run_suite(args.suites or SUITES, args.quick, args.out, command=command)
+    report = run_suite(args.suites or DEFAULT_SUITES, args.quick, args.out, command=command)
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(markdown(report, str(args.out / "bench.json")), encoding="utf-8")

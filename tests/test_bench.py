@@ -230,7 +230,7 @@ def test_command_lines():
     )
     assert proc.returncode == 0, proc.stderr
     assert "python -m benchmarks" in proc.stdout and "--quick" in proc.stdout
-    assert "core | albert | data | finetune | modern" in proc.stdout
+    assert "core | albert | data | finetune | modern | pretrain" in proc.stdout
 
 
 def test_bertfam_bench_without_the_benchmarks_says_where_they_are(tmp_path):
@@ -286,7 +286,8 @@ def test_the_package_does_not_import_the_benchmarks_or_state_goals():
         # what a figure is held against lives in benchmarks/goals.py, not here
         assert not re.search(r"\b(targets?|goals?)\s*(>=|<=|≥|≤)", source), path
         assert not re.search(r"\bAims?:", source), path
-    assert benchmarks.SUITES == ("core", "albert", "data", "finetune", "modern")
+    assert benchmarks.SUITES == ("core", "albert", "data", "finetune", "modern", "pretrain")
+    assert benchmarks.SUITES[:-1] == benchmarks.DEFAULT_SUITES  # pretrain runs for minutes
 
 
 def test_bertfam_bench_help_names_every_suite():
@@ -294,3 +295,31 @@ def test_bertfam_bench_help_names_every_suite():
     from keras_bertfam.cli.bench import SUITE_NAMES
 
     assert SUITE_NAMES.split(" | ") == list(SUITES)
+
+
+def test_pretrain_summary_picks_by_validation_and_times_against_keras_hub(tmp_path):
+    """The time-to-quality tables from curves of [seconds, updates, val acc, val loss, test
+    acc, test loss]: the best of ours by validation accuracy, its test accuracy against the
+    better keras-hub variant's, and when it first reached that."""
+    from benchmarks.pretrain import curves_chart, summarize
+
+    def system(params, *curve):
+        return {"parameters": params, "curve": [list(r) for r in curve]}
+
+    raw = {
+        "keras_hub_guide": system(100, (30, 10, 0.05, 7, 0.05, 7), (60, 20, 0.06, 6, 0.06, 6)),
+        "keras_hub_scheduled": system(100, (30, 9, 0.07, 6, 0.07, 6), (60, 19, 0.10, 5, 0.10, 5)),
+        "bertfam_bert": system(102, (30, 9, 0.08, 6, 0.09, 6), (60, 19, 0.11, 5, 0.12, 5)),
+        "bertfam_best": system(101, (30, 9, 0.12, 5, 0.11, 5), (60, 19, 0.15, 4, 0.14, 4)),
+    }
+    info = {"test_baseline": 0.05, "validation_baseline": 0.05, "test_predictions": 100,
+            "documents": {"train": 10}}  # fmt: skip
+    results = summarize(raw, info, {"budget": 60.0, "evaluations": 2}, "quick")
+    goals_by_name = {g["goal"]: g["value"] for g in results["goals"]}
+    assert goals_by_name["pretrain.best_vs_keras_hub"] == pytest.approx(0.14 / 0.10)
+    assert goals_by_name["pretrain.best_time_to_keras_hub"] == pytest.approx(0.5)
+    assert goals_by_name["pretrain.best_vs_baseline"] == pytest.approx(0.14 / 0.05)
+    rows = {r[0]: r for r in results["tables"][0]["rows"]}
+    assert "bertfam_best (best of ours)" in rows and "bertfam_bert" in rows
+    assert rows["keras_hub_guide"][-1] == "-"  # never reached the scheduled variant's 0.10
+    assert Path(curves_chart(raw, info, tmp_path / "curves.png")).stat().st_size > 1000

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from keras_bertfam.errors import InputError
 
-SUITE_NAMES = "core | albert | data | finetune | modern"
+SUITE_NAMES = "core | albert | data | finetune | modern | pretrain"
 
 MISSING = """the benchmarks are not installed with keras_bertfam: they live in the benchmarks/ \
 folder of its source repository, and none was found in {cwd} or above it, nor beside the \
@@ -40,7 +40,9 @@ def add_parser(commands):
         "bench.json and one PNG chart per suite written to --out. Same as "
         "`python -m benchmarks` at the checkout's root.",
     )
-    parser.add_argument("suites", nargs="*", metavar="SUITE", help=f"{SUITE_NAMES} (default: all)")
+    parser.add_argument(
+        "suites", nargs="*", metavar="SUITE", help=f"{SUITE_NAMES} (default: all but pretrain)"
+    )
     parser.add_argument("--quick", action="store_true", help="fewer rounds and steps")
     parser.add_argument(
         "--out",
@@ -92,6 +94,6 @@ def run(args) -> int:
     argv = ["bertfam", "bench", *args.suites, *(["--quick"] if args.quick else [])]
     argv += ["--out", str(args.out)] if args.out else []
     benchmarks.run_suite(
-        args.suites or benchmarks.SUITES, args.quick, out, command=shlex.join(argv)
+        args.suites or benchmarks.DEFAULT_SUITES, args.quick, out, command=shlex.join(argv)
     )
     return 0

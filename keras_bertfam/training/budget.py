@@ -68,6 +68,7 @@ class TimeBudget(keras.callbacks.Callback):
 
     `elapsed()` is the run's time spent so far, `overhead_seconds` the time its
     first updates took; `stopped_by` is "budget" when the budget ended the run.
+    `exclude(seconds)` leaves time out of the budget (an evaluation a callback runs).
     """
 
     def __init__(self, budget_seconds: float, schedule=None, total_steps: int = 1,
@@ -83,11 +84,15 @@ class TimeBudget(keras.callbacks.Callback):
         self.stopped_by = None
         self._start = None
         self._first = True
+        self._excluded = 0.0
 
     def elapsed(self) -> float:
         if self._start is None:
             return self.spent_seconds
-        return self.spent_seconds + time.perf_counter() - self._start
+        return self.spent_seconds + time.perf_counter() - self._start - self._excluded
+
+    def exclude(self, seconds: float):
+        self._excluded += seconds
 
     def progress(self) -> float:
         """The share of the run done: of the budget after the first updates' overhead,

@@ -1,0 +1,208 @@
+"""Time-to-quality: pretraining recipes under one wall-clock budget, scored on held-out text.
+
+Every system (`benchmarks.pretrain_systems`: the keras-hub guide's recipe, the same
+model with keras_bertfam's schedule and a padding mask, keras_bertfam's `bert`
+recipe, and its candidate recipe) trains in its own process, one after another,
+from the same training documents of the bundled corpus (every 20th document held
+out) with the same WordPiece vocabulary, at the same size (L=4, H=256, S=128,
+batch 32; parameter counts within 10%, embeddings counted) for the same budget of
+wall time (compilation included, evaluation left out). Each is scored on the same
+masked held-out batches (15% of the tokens, token-level) every tenth of the budget:
+MLM accuracy and cross-entropy on a validation and a test split of the held-out
+documents, beside always guessing the corpus's most frequent token. keras_bertfam's
+best recipe is the one with the best validation accuracy at the end; its test
+figures are the ones reported.
+
+`python -m benchmarks pretrain` (10 minutes per system; `--quick`: 1 minute) or
+alone: `python -m benchmarks.pretrain --budget 10m`. Not part of the default suites
+(`python -m benchmarks` without names), for its length. Fine-tuning the pretrained
+encoders (downstream quality) is not part of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.report import RESULTS, print_suite, table, write_json
+from benchmarks.timing import alternating, flags, machine, mode_name, run_worker, worker_exit
+
+MODULE = "benchmarks.pretrain"
+SETTINGS = {
+    "quick": {"budget": 60.0, "evaluations": 4},
+    "full": {"budget": 600.0, "evaluations": 10},
+}
+SYSTEMS = ("keras_hub_guide", "keras_hub_scheduled", "bertfam_bert", "bertfam_best")
+HUB = ("keras_hub_guide", "keras_hub_scheduled")
+
+
+def run(quick: bool, settings=None, systems=SYSTEMS, folder=None) -> dict:
+    """Prepare the data, train every system for the budget; tables, goals and a chart."""
+    mode = mode_name(quick)
+    s = {**SETTINGS[mode], **(settings or {})}
+    folder = Path(folder or RESULTS / "pretrain")
+    info = run_worker(MODULE, ["prepare", *flags(folder=folder)], "pretrain: data prepared")
+    every = s["budget"] / s["evaluations"]
+    raw = {}
+    for _, system in alternating(systems, 1):
+        args = [system, *flags(folder=folder, budget=s["budget"], eval_every=every)]
+        raw[system] = run_worker(MODULE, args, f"pretrain: {system}")
+    results = summarize(raw, info, s, mode)
+    results["curves_png"] = curves_chart(raw, info, folder / "curves.png")
+    return results
+
+
+def _final(result: dict) -> dict:
+    last = result["curve"][-1]
+    return dict(
+        zip(
+            ("seconds", "updates", "val_acc", "val_loss", "test_acc", "test_loss"),
+            last,
+            strict=True,
+        )
+    )
+
+
+def _time_to(result: dict, accuracy: float):
+    """Seconds of the first evaluation at or above `accuracy` on the test split."""
+    return next((row[0] for row in result["curve"] if row[4] >= accuracy), None)
+
+
+def summarize(raw: dict, info: dict, s: dict, mode: str) -> dict:
+    final = {name: _final(r) for name, r in raw.items()}
+    hub = max((n for n in HUB if n in final), key=lambda n: final[n]["test_acc"], default=None)
+    ours = [n for n in final if n.startswith("bertfam")]
+    best = max(ours, key=lambda n: final[n]["val_acc"], default=None)
+    base = info["test_baseline"]
+    guide_params = raw.get("keras_hub_guide", next(iter(raw.values())))["parameters"]
+    rows = []
+    for name, f in final.items():
+        to_hub = _time_to(raw[name], final[hub]["test_acc"]) if hub else None
+        rows.append(
+            [
+                name + (" (best of ours)" if name == best else ""),
+                f"{raw[name]['parameters']:,}",
+                f"{raw[name]['parameters'] / guide_params:.2f}x",
+                f"{f['updates']:,}",
+                f"{f['val_acc']:.4f}",
+                f"{f['test_acc']:.4f}",
+                f"{f['test_loss']:.3f}",
+                f"{f['test_acc'] / base:.2f}x",
+                f"{f['test_acc'] / final[hub]['test_acc']:.2f}x" if hub else "-",
+                "-" if to_hub is None else f"{to_hub:.0f}s ({to_hub / s['budget']:.0%})",
+            ]
+        )
+    columns = [
+        "system",
+        "parameters",
+        "/guide",
+        "updates",
+        "val MLM acc",
+        "test MLM acc",
+        "test loss",
+        "/baseline",
+        f"/{hub}",
+        "reaches it at",
+    ]
+    notes = [
+        f"baseline: always the most frequent training token, test accuracy {base:.4f} "
+        f"({info['test_predictions']:,} positions; validation {info['validation_baseline']:.4f})",
+        f"budget {s['budget']:.0f}s per system, scored every {s['budget'] / s['evaluations']:.0f}s",
+        f"the better keras-hub variant: {hub}; keras_bertfam's best by validation accuracy: {best}",
+    ]
+    title = (
+        f"time-to-quality, {mode} mode: L=4 H=256 S=128 batch 32, the bundled corpus, "
+        f"{info['documents']['train']} training documents"
+    )
+    results = {
+        "title": title,
+        "tables": [table("at the end of the budget", columns, rows, notes)],
+        "raw": raw,
+        "info": info,
+        "settings": s,
+        "goals": [],
+    }
+    if hub and best:
+        f, h = final[best], final[hub]
+        reach = _time_to(raw[best], h["test_acc"])
+        results["goals"] += [
+            {
+                "goal": "pretrain.best_vs_keras_hub",
+                "value": f["test_acc"] / h["test_acc"],
+                "label": f"held-out MLM accuracy at the budget's end, {best} / {hub}",
+            },
+            {
+                "goal": "pretrain.best_time_to_keras_hub",
+                "value": (reach if reach is not None else float("inf")) / s["budget"],
+                "label": f"share of the budget {best} takes to reach {hub}'s final accuracy",
+            },
+            {
+                "goal": "pretrain.best_vs_baseline",
+                "value": f["test_acc"] / base,
+                "label": f"held-out MLM accuracy, {best} / the most-frequent-token baseline",
+            },
+        ]
+        ratios = {n: final[n]["test_acc"] / h["test_acc"] for n in final}
+        results["chart"] = {
+            "title": f"pretrain ({mode} mode): test MLM accuracy / {hub}",
+            "panels": {"test MLM accuracy ratio": ratios},
+        }
+    return results
+
+
+def curves_chart(raw: dict, info: dict, path: Path):
+    """Held-out (test) MLM accuracy against time, one line per system; the PNG's path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axis = plt.subplots(figsize=(7, 4))
+    for name, result in raw.items():
+        curve = result["curve"]
+        axis.plot([r[0] for r in curve], [r[4] for r in curve], marker="o", label=name)
+    axis.axhline(info["test_baseline"], color="grey", linestyle="--", label="most frequent token")
+    axis.set(xlabel="seconds of training", ylabel="held-out MLM accuracy (test)")
+    axis.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return str(path)
+
+
+def main(argv=None) -> int:
+    from keras_bertfam.training.budget import parse_budget
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1 minute per system")
+    parser.add_argument("--budget", type=parse_budget, help="per system (default 10m; quick 1m)")
+    parser.add_argument("--evaluations", type=int, help="held-out scorings per run")
+    parser.add_argument("--systems", nargs="+", choices=SYSTEMS, default=list(SYSTEMS))
+    parser.add_argument("--folder", type=Path, default=RESULTS / "pretrain")
+    parser.add_argument("--json", type=Path, default=RESULTS / "pretrain.json")
+    parser.add_argument("--worker", choices=["prepare", *SYSTEMS], help=argparse.SUPPRESS)
+    parser.add_argument("--eval-every", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        from benchmarks import pretrain_systems
+
+        if args.worker == "prepare":
+            worker_exit(pretrain_systems.prepare(args.folder))
+        worker_exit(pretrain_systems.worker(args.worker, args.folder, args.budget, args.eval_every))
+    start = time.perf_counter()
+    print(machine(), flush=True)
+    given = {k: v for k, v in (("budget", args.budget), ("evaluations", args.evaluations)) if v}
+    results = run(args.quick, given, tuple(args.systems), args.folder)
+    print_suite(results)
+    write_json(args.json, results)
+    print(
+        f"\nelapsed {time.perf_counter() - start:.0f}s; wrote {args.json}, {results['curves_png']}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
