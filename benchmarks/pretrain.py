@@ -27,7 +27,15 @@ import time
 from pathlib import Path
 
 from benchmarks.report import RESULTS, print_suite, table, write_json
-from benchmarks.timing import alternating, flags, machine, mode_name, run_worker, worker_exit
+from benchmarks.timing import (
+    alternating,
+    busy_note,
+    flags,
+    machine,
+    mode_name,
+    run_worker,
+    worker_exit,
+)
 
 MODULE = "benchmarks.pretrain"
 SETTINGS = {
@@ -92,6 +100,7 @@ def summarize(raw: dict, info: dict, s: dict, mode: str) -> dict:
                 f"{f['test_acc'] / base:.2f}x",
                 f"{f['test_acc'] / final[hub]['test_acc']:.2f}x" if hub else "-",
                 "-" if to_hub is None else f"{to_hub:.0f}s ({to_hub / s['budget']:.0%})",
+                f"{raw[name].get('other_load', float('nan')):.0%}",
             ]
         )
     columns = [
@@ -105,12 +114,14 @@ def summarize(raw: dict, info: dict, s: dict, mode: str) -> dict:
         "/baseline",
         f"/{hub}",
         "reaches it at",
+        "other",
     ]
     notes = [
         f"baseline: always the most frequent training token, test accuracy {base:.4f} "
         f"({info['test_predictions']:,} positions; validation {info['validation_baseline']:.4f})",
         f"budget {s['budget']:.0f}s per system, scored every {s['budget'] / s['evaluations']:.0f}s",
         f"the better keras-hub variant: {hub}; keras_bertfam's best by validation accuracy: {best}",
+        busy_note({n: r.get("other_load", 0.0) for n, r in raw.items()}),
     ]
     title = (
         f"time-to-quality, {mode} mode: L=4 H=256 S=128 batch 32, the bundled corpus, "

@@ -95,6 +95,7 @@ def prepare(folder: Path) -> dict:
 def worker(system: str, folder: Path, budget: float, eval_every: float) -> dict:
     """Train `system` for `budget` seconds; its held-out curve and counts."""
     from benchmarks.optional import minilm_dir
+    from benchmarks.timing import OtherLoad
     from keras_bertfam.data import load_tokenizer
     from keras_bertfam.training.budget import TimeBudget
 
@@ -104,13 +105,14 @@ def worker(system: str, folder: Path, budget: float, eval_every: float) -> dict:
     model, dataset, score, schedule, steps = BUILDERS[system](tok, folder / "train.txt")
     clock = TimeBudget(budget, schedule, steps)
     evaluator = Evaluator(clock, score, held, eval_every)
-    model.fit(
-        dataset,
-        epochs=1,
-        steps_per_epoch=10**9 // COMMON["batch"],
-        verbose=0,
-        callbacks=[clock, evaluator],
-    )
+    with OtherLoad() as load:
+        model.fit(
+            dataset,
+            epochs=1,
+            steps_per_epoch=10**9 // COMMON["batch"],
+            verbose=0,
+            callbacks=[clock, evaluator],
+        )
     evaluator.record()
     return {
         "system": system,
@@ -118,6 +120,7 @@ def worker(system: str, folder: Path, budget: float, eval_every: float) -> dict:
         "curve": evaluator.curve,
         "updates": int(model.optimizer.iterations.numpy()),
         "elapsed_seconds": clock.elapsed(),
+        "other_load": load.value,
     }
 
 
