@@ -8,7 +8,7 @@ JAX_VENV := .venv-jax
 JAX_STAMP := $(JAX_VENV)/.installed
 JAX_PACKAGES := "jax[cpu]==0.10.2" "keras==3.15.1" numpy safetensors wrapt pytest pytest-xdist
 # keras-hub (the GPU benchmark's peer) without tensorflow-text: the modules it imports
-HUB_PACKAGES := regex tokenizers sentencepiece kagglehub
+HUB_PACKAGES := regex tokenizers
 
 .PHONY: install demo test test-jax test-torch lint format bench clean
 

@@ -32,7 +32,7 @@ the keras dependencies the image lacks as wheels. Here, once, in the repository 
     python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
         --implementation cp --platform manylinux_2_28_x86_64 \
         --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl \
-        keras==3.15.1 keras-hub==0.32.0 namex==0.1.0 optree==0.20.0 kagglehub==1.0.2
+        keras==3.15.1 keras-hub==0.32.0 namex==0.1.0 optree==0.20.0
 
 then one device `run` with carry [".whl"] and timeout_s 600:
 
