@@ -61,11 +61,11 @@ def export_tfhub(
             default `seq_length`).
         overwrite: replace an existing folder.
     """
-    import tensorflow as tf
-
+    from keras_bertfam import requires
     from keras_bertfam.export.tfhub_encoder import encoder_module
     from keras_bertfam.export.tfhub_preprocess import legacy_attributes, preprocess_module
 
+    tf = requires.tensorflow_backend("TF-Hub export", instead=requires.EXPORT_ELSEWHERE)
     target = tfhub_folder(root, name)
     if target.exists() and not overwrite:
         raise OutputExistsError(f"{str(target)!r} exists; pass overwrite=True to replace it")
