@@ -16,6 +16,7 @@ from keras_bertfam.layers import (
     Pooler,
     PositionEmbedding,
     ReplacedTokenHead,
+    ReplaceTokens,
     RotaryEmbedding,
     SelfAttention,
     SentenceHead,
@@ -144,6 +145,29 @@ def test_masked_lm_bias_contract(tmp_path):
 def test_replaced_token_head_contract(tmp_path):
     layer = lambda d: ReplacedTokenHead(activation="gelu", dtype=d)  # noqa: E731
     contract(tmp_path, layer, {"x": X}, (2, 6), Weights(4, 0, H * H + H + H + 1))
+
+
+def test_replace_tokens_contract(tmp_path):
+    """A generator sure of its token (so every call samples the same): token 7 at real
+    slots, nothing written at the padding slot; replaced where the original was not 7."""
+    logits = np.full((2, 2, 10), -1e4, "float32")
+    logits[..., 7] = 0.0
+    inputs = {"logits": logits, "ids": IDS, "positions": POSITIONS,
+              "mask_ids": np.array([[7, 5], [8, 2]], "int32"),
+              "weights": np.array([[1, 1], [1, 0]], "float32")}  # fmt: skip
+
+    def layer(d):
+        replace = ReplaceTokens(seed=4, dtype=d)
+        return lambda *a: dict(zip(("ids", "labels"), replace(*a), strict=True))
+
+    _, out = contract(tmp_path, layer, inputs, {"ids": (2, 6), "labels": (2, 6)}, Weights(0, 0, 0))
+    expected = IDS.copy()
+    expected[0, [0, 3]] = 7
+    expected[1, 1] = 7
+    np.testing.assert_array_equal(out["ids"], expected)
+    labels = np.zeros((2, 6))
+    labels[0, 3] = labels[1, 1] = 1  # row 0, position 0: 7 sampled where 7 was (original)
+    np.testing.assert_array_equal(out["labels"], labels)
 
 
 def test_sentence_head_contract(tmp_path):

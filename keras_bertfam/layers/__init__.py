@@ -10,6 +10,7 @@ from keras_bertfam.layers.heads import (
     masked_lm_logits,
 )
 from keras_bertfam.layers.positions import PositionEmbedding, RotaryEmbedding
+from keras_bertfam.layers.replace import ReplaceTokens
 from keras_bertfam.layers.rtd_head import ReplacedTokenHead
 from keras_bertfam.layers.task_heads import (
     FoldChoices,
@@ -28,6 +29,7 @@ __all__ = [
     "MaskedLMHead",
     "Pooler",
     "PositionEmbedding",
+    "ReplaceTokens",
     "ReplacedTokenHead",
     "RotaryEmbedding",
     "SelfAttention",
