@@ -64,20 +64,27 @@ def add_parser(commands):
 
 def run(args) -> int:
     from keras_bertfam.export.folder import describe
+    from keras_bertfam.export.hf_config import UnexpressibleError
 
     fmt = ALIASES.get(args.format, args.format)
     formats = {BOTH: BOTH_FORMATS, ALL: EXPORT_FORMATS}.get(fmt, [fmt])
     for fmt in formats:
-        result = export_folder(
-            args.model,
-            fmt,
-            root=args.root,
-            name=args.name,
-            sequence_length=args.sequence_length,
-            text=args.text,
-            overwrite=args.overwrite,
-            quantization=args.quantization,
-            representative=args.representative,
-        )
+        try:
+            result = export_folder(
+                args.model,
+                fmt,
+                root=args.root,
+                name=args.name,
+                sequence_length=args.sequence_length,
+                text=args.text,
+                overwrite=args.overwrite,
+                quantization=args.quantization,
+                representative=args.representative,
+            )
+        except UnexpressibleError as err:
+            if len(formats) == 1:
+                raise
+            print(f"skipped {fmt}: {err}")  # `all`: the formats that can hold the model
+            continue
         print(describe(result))
     return 0
