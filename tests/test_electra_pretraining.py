@@ -122,3 +122,59 @@ def test_training_lowers_the_loss_reports_rtd_metrics_and_round_trips(tmp_path):
     ours, theirs = model(x), again(x)
     np.testing.assert_array_equal(ours["rtd_labels"], theirs["rtd_labels"])
     np.testing.assert_allclose(ours["rtd_logits"], theirs["rtd_logits"], atol=1e-6)
+
+
+def _corpus(tmp_path):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n\n".join(f"Sentence {i} of doc {d}.\nAnother one {i} here."
+                                  for d in range(20) for i in range(3)))  # fmt: skip
+    return corpus
+
+
+def test_bertfam_pretrain_recipe_electra(tmp_path):
+    """The recipe's model and data with a tiny discriminator: the saved model is the whole
+    pretrainer and the discriminator's encoder is what `from_pretrained(task="encoder")`
+    gives."""
+    import json
+
+    import keras_bertfam as bf
+    from keras_bertfam.cli import main
+    from tests.data_fixtures import minilm_dir
+
+    out = tmp_path / "run"
+    assert main(["pretrain", "--recipe", "electra", "--preset", "electra_tiny", "--set",
+                 "num_layers=1", "--set", "vocabulary_size=30522", "--corpus",
+                 str(_corpus(tmp_path)), "--tokenizer", str(minilm_dir() / "vocab.txt"),
+                 "--sequence-length", "32", "--max-predictions", "5", "--batch-size", "4",
+                 "--warmup-steps", "1", "--checkpoint-every", "2", "--steps", "2", "--no-jit",
+                 "--out", str(out)]) == 0  # fmt: skip
+    history = json.loads((out / "training_summary.json").read_text())["history"]
+    assert {"rtd_auc", "rtd_precision", "rtd_recall", "rtd_loss"} <= set(history)
+    assert np.all(np.isfinite(history["loss"]))
+    model = keras.saving.load_model(out / "model.keras")
+    assert type(model).__name__ == "ElectraPretrainer"
+    assert json.loads((out / "config.json").read_text())["token_objective"] == "rtd"
+    encoder = bf.from_pretrained(out, task="encoder")
+    assert encoder.count_params() == model.encoder.count_params()
+    assert sorted(encoder.output) == ["pooled_output", "sequence_output"]
+
+
+def test_a_killed_electra_run_resumes_from_its_checkpoint(tmp_path):
+    from keras_bertfam.data import DataConfig
+    from keras_bertfam.training import TrainConfig, pretrain
+    from tests.data_fixtures import minilm_dir
+
+    class Crash(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise RuntimeError("simulated crash after the first checkpoint")
+
+    config = get_preset("electra_tiny", num_layers=1, vocabulary_size=30522)
+    train = TrainConfig(steps=4, batch_size=4, checkpoint_every=2, warmup_steps=1, jit=False,
+                        verbose=0)  # fmt: skip
+    data = DataConfig(objective="none", sequence_length=32)
+    args = (config, [_corpus(tmp_path)], tmp_path / "run", train, data, minilm_dir() / "vocab.txt")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        pretrain(*args, callbacks=[Crash()])
+    summary = pretrain(*args)
+    assert summary["resumed_from_epoch"] == 1 and summary["steps"] == 4
+    assert len(summary["history"]["rtd_auc"]) == 2

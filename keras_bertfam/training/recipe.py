@@ -66,6 +66,7 @@ from keras_bertfam.data.tokenizers import load_tokenizer
 from keras_bertfam.errors import InputError, TrainingDiverged, WriteError, disk_full
 from keras_bertfam.models.builders import build_pretrainer
 from keras_bertfam.models.config import EncoderConfig
+from keras_bertfam.models.electra import ElectraPretrainer, electra_batches
 from keras_bertfam.training.budget import budget_clock
 from keras_bertfam.training.callbacks import Checkpoint, Throughput
 from keras_bertfam.training.config import TrainConfig
@@ -80,13 +81,18 @@ BACKUP = "backup"
 
 def compile_pretrainer(model, optimizer, jit: bool):
     """Masked-LM and sentence losses on logits, and their weighted accuracies."""
-    loss = {
-        name: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for name in model.output
-    }
-    metrics = {
-        name: [keras.metrics.SparseCategoricalAccuracy(name="accuracy")] for name in model.output
-    }
+    names = getattr(model, "target_outputs", model.output)  # ELECTRA: RTD's loss is its own
+    loss = {name: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for name in names}
+    metrics = {name: [keras.metrics.SparseCategoricalAccuracy(name="accuracy")] for name in names}
     model.compile(optimizer=optimizer, loss=loss, weighted_metrics=metrics, jit_compile=jit)
+
+
+def _build(model_config):
+    """The pretrainer of a config: generator + discriminator for replaced-token detection
+    (`token_objective="rtd"`, ELECTRA), else the encoder with its objectives' heads."""
+    if model_config.token_objective == "rtd":
+        return ElectraPretrainer(model_config, name="electra_pretrainer")
+    return build_pretrainer(model_config)
 
 
 def _digest(paths) -> str:
@@ -304,7 +310,7 @@ def _fit(model_config, train, strategy, own_loop, dataset, callbacks, validation
     keras.config.set_dtype_policy(train.precision)
     try:
         with strategy.scope():
-            model = build_pretrainer(model_config)
+            model = _build(model_config)
             initialized = None
             if initial is not None:
                 from keras_bertfam.training.init_from import initialize
@@ -318,6 +324,9 @@ def _fit(model_config, train, strategy, own_loop, dataset, callbacks, validation
                                         decay_steps=train.decay_steps,
                                         clocked=train.budget_seconds is not None)  # fmt: skip
             compile_pretrainer(model, optimizer, train.jit)
+        if isinstance(model, ElectraPretrainer):  # it reads the MLM targets as inputs too
+            dataset = electra_batches(dataset)
+            validation_data = validation_data and electra_batches(validation_data)
         fit_args = dict(epochs=train.steps // train.checkpoint_every,
                         steps_per_epoch=train.checkpoint_every, validation_data=validation_data,
                         validation_steps=validation_steps, verbose=train.verbose,
