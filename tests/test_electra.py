@@ -19,7 +19,7 @@ import pytest
 import keras_bertfam as bf
 from keras_bertfam import objectives
 from keras_bertfam.convert import CheckpointError
-from keras_bertfam.errors import InputError
+from keras_bertfam.errors import InputError, OutputExistsError
 from keras_bertfam.models.builders import encoder_of
 from keras_bertfam.models.config import ConfigError
 from keras_bertfam.models.info import parameter_breakdown
@@ -132,3 +132,50 @@ def test_bertfam_info_electra_small(capsys):
     out = capsys.readouterr().out
     assert "E=128" in out and "token_objective=rtd" in out
     assert "13,483,008" in out and "RTD head" in out
+
+
+@pytest.mark.parametrize("case", ["electra_discriminator", "electra_generator", "electra_model"])
+def test_hugging_face_export_gives_back_transformers_tensors(tmp_path, case):
+    """An imported folder exported again: the tensors transformers wrote, under its names."""
+    from safetensors.numpy import load_file
+
+    from keras_bertfam.export.huggingface import export_huggingface
+
+    task = "encoder" if case == "electra_model" else "pretraining"
+    model = bf.from_pretrained(FIXTURES / case, task=task)
+    folder = export_huggingface(model, None, tmp_path, case)
+
+    def unprefixed(file):  # an ElectraModel's names may carry the base prefix or not
+        return {k.removeprefix("electra."): v for k, v in load_file(file).items()}
+
+    theirs = unprefixed(FIXTURES / case / "model.safetensors")
+    ours = unprefixed(folder / "model.safetensors")
+    assert sorted(ours) == sorted(theirs)
+    for name, array in theirs.items():
+        np.testing.assert_allclose(ours[name], array, atol=1e-7, err_msg=name)
+    values = json.loads((folder / "config.json").read_text())
+    assert (
+        values["architectures"]
+        == json.loads((FIXTURES / case / "config.json").read_text())["architectures"]
+    )
+
+
+def test_an_electra_pretrainer_exports_both_folders(tmp_path):
+    from keras_bertfam.export.huggingface import export_huggingface
+    from keras_bertfam.models.electra import build_electra_pretrainer, electra_parts
+
+    model = build_electra_pretrainer("electra_tiny", num_layers=1, vocabulary_size=100)
+    folder = export_huggingface(model, None, tmp_path, "electra")
+    generator_folder = tmp_path / "electra-generator-hf"
+    architectures = [json.loads((f / "config.json").read_text())["architectures"]
+                     for f in (folder, generator_folder)]  # fmt: skip
+    assert architectures == [["ElectraForPreTraining"], ["ElectraForMaskedLM"]]
+    ref = reference("electra_discriminator")
+    batch = {k: ref[k] for k in ("token_ids", "segment_ids", "padding_mask", "mask_positions")}
+    for exported, part, output in zip((folder, generator_folder), electra_parts(model),
+                                      ("rtd_logits", "mlm_logits"), strict=True):  # fmt: skip
+        again = bf.from_pretrained(exported, task="pretraining")
+        np.testing.assert_array_equal(again(batch)[output], part(batch)[output])
+        assert again.bertfam_config.hidden_dim == part.bertfam_config.hidden_dim
+    with pytest.raises(OutputExistsError, match="exists"):
+        export_huggingface(model, None, tmp_path, "electra")

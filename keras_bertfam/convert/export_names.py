@@ -23,8 +23,9 @@ import re
 from keras_bertfam.convert.names import _SUFFIX_PATTERN, _SUFFIXES, QKV, RULES, Target, map_name
 
 # Rules that only import: sequence-classifier heads, buffers, and the MLM decoder
-# (Hugging Face ties it to the token table when `tie_word_embeddings` is set).
-_IMPORT_ONLY = re.compile(r"^classifier|decoder\\\.weight")
+# (Hugging Face ties it to the token table when `tie_word_embeddings` is set; ELECTRA's
+# generator calls it `generator_lm_head.weight`).
+_IMPORT_ONLY = re.compile(r"^classifier|decoder\\\.weight|lm_head\\\.weight")
 _GROUP = re.compile(r"\(\?P<(\w+)>[^()]*\)")
 
 

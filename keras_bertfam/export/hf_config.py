@@ -32,6 +32,8 @@ ARCHITECTURES = {
     ("albert", "mlm"): "AlbertForMaskedLM", ("albert", "sop"): "AlbertForPreTraining",
     ("roberta", None): "RobertaModel", ("roberta", "mlm"): "RobertaForMaskedLM",
     ("modernbert", None): "ModernBertModel", ("modernbert", "mlm"): "ModernBertForMaskedLM",
+    ("electra", None): "ElectraModel", ("electra", "rtd"): "ElectraForPreTraining",
+    ("electra", "mlm"): "ElectraForMaskedLM",
 }  # fmt: skip
 
 
@@ -43,8 +45,12 @@ def family_of(config) -> str:
     """The Hugging Face family whose classes a config's model fits."""
     if config.position_embedding == "rotary" or config.norm_first:
         return "modernbert"
-    if config.sharing != "none" or config.resolved_embedding_dim != config.hidden_dim:
+    if config.token_objective == "rtd":
+        return "electra"  # a discriminator (its generator is exported with family="electra")
+    if config.sharing != "none":
         return "albert"
+    if config.resolved_embedding_dim != config.hidden_dim:
+        return "electra"  # E != H without sharing: ELECTRA's embeddings_project, not ALBERT
     return "roberta" if config.position_offset else "bert"
 
 
@@ -67,6 +73,8 @@ def _classic(config, family: str, special: dict) -> dict:
     if family == "roberta":
         values.update(pad_token_id=config.position_offset - 1, bos_token_id=special.get("cls", 0),
                       eos_token_id=special.get("sep", 2))  # fmt: skip
+    if family == "electra":
+        values.update(embedding_size=config.resolved_embedding_dim)
     if family == "albert":
         values.update(embedding_size=config.resolved_embedding_dim,
                       num_hidden_groups=config.resolved_num_groups,
@@ -98,10 +106,11 @@ def _modernbert(config, special: dict) -> dict:
     }  # fmt: skip
 
 
-def hf_config(config, head: str | None, special: dict) -> dict:
-    """config.json values for `config` with `head` (None, "mlm", "nsp" or "sop");
-    `special` maps cls, sep, pad, ... to the tokenizer's ids."""
-    family = family_of(config)
+def hf_config(config, head: str | None, special: dict, family: str | None = None) -> dict:
+    """config.json values for `config` with `head` (None, "mlm", "nsp", "sop" or "rtd");
+    `special` maps cls, sep, pad, ... to the tokenizer's ids; `family` defaults to
+    `family_of(config)`."""
+    family = family or family_of(config)
     if (family, head) not in ARCHITECTURES:
         heads = sorted(h for f, h in ARCHITECTURES if f == family and h)
         raise UnexpressibleError(
@@ -120,7 +129,8 @@ def _comparable(config) -> dict:
     fields = dataclasses.asdict(config.replace(
         embedding_dim=config.resolved_embedding_dim, num_groups=config.resolved_num_groups,
         attention_dropout=config.resolved_attention_dropout))  # fmt: skip
-    for name in ("sentence_objective", "pooler"):  # chosen by the weights, not config.json
+    # chosen by the weights, not config.json; the generator's width is not the encoder's
+    for name in ("sentence_objective", "token_objective", "pooler", "generator_fraction"):
         fields.pop(name)
     if config.position_embedding == "rotary" and config.rotary_theta_local is None:
         fields["rotary_theta_local"] = config.rotary_theta

@@ -4,9 +4,12 @@
 `saved_models/<name>-hf/`, which `transformers.AutoModel` (an encoder),
 `AutoModelForPreTraining` / `AutoModelForMaskedLM` (a pretrainer) and
 `AutoTokenizer` load, for BERT (with its NSP head), ALBERT (groups, E != H, SOP
-head), RoBERTa and ModernBERT. The weight names come from the importer's rule
-table read backwards (`keras_bertfam.convert.export_names`); the config.json is
-checked by reading it back with the importer (`keras_bertfam.export.hf_config`). A
+head), RoBERTa, ModernBERT and ELECTRA (an `ElectraPretrainer` writes two folders:
+`<name>-hf/`, the discriminator as `ElectraForPreTraining`, and
+`<name>-generator-hf/`, the generator as `ElectraForMaskedLM`). The weight names come
+from the importer's rule table read backwards (`keras_bertfam.convert.export_names`);
+the config.json is checked by reading it back with the importer
+(`keras_bertfam.export.hf_config`). A
 model with parts Hugging Face cannot express (attention-only sharing, a hybrid, a
 sentence head its family lacks) is refused with a message naming the part. Task
 models are refused for now: export their encoder.
@@ -25,11 +28,13 @@ from pathlib import Path
 from keras_bertfam import tasks
 from keras_bertfam.errors import InputError, OutputExistsError
 from keras_bertfam.export.hf_config import UnexpressibleError, family_of, hf_config
+from keras_bertfam.models.electra import ElectraPretrainer, electra_parts
 
 SUFFIX = "-hf"
 BASE_PREFIX = {"bert": "bert.", "albert": "albert.", "roberta": "roberta.",
-               "modernbert": "model."}  # fmt: skip
-BASE_NAMES = ("embeddings.", "encoder.", "pooler.", "layers.", "final_norm.")
+               "electra": "electra.", "modernbert": "model."}  # fmt: skip
+BASE_NAMES = ("embeddings.", "embeddings_project.", "encoder.", "pooler.", "layers.",
+              "final_norm.")  # fmt: skip
 TOKENIZER_CLASSES = {"wordpiece": "BertTokenizer", "sentencepiece": "AlbertTokenizer",
                      "bpe": "RobertaTokenizer"}  # fmt: skip
 ROLES = {"cls": "cls_token", "sep": "sep_token", "pad": "pad_token", "unk": "unk_token",
@@ -37,6 +42,8 @@ ROLES = {"cls": "cls_token", "sep": "sep_token", "pad": "pad_token", "unk": "unk
 
 
 def _head(model, config) -> str | None:
+    if "rtd_logits" in model.output:
+        return "rtd"
     if "mlm_logits" not in model.output:
         return None
     return config.sentence_objective if config.sentence_objective != "none" else "mlm"
@@ -93,8 +100,6 @@ def export_huggingface(model, tokenizer, root="saved_models", name: str = "model
         model: an encoder or a pretrainer of keras_bertfam.
         tokenizer: its `Tokenizer`, or None for the weights alone.
     """
-    from safetensors.numpy import save_file
-
     from keras_bertfam.models.builders import encoder_of
 
     target = Path(root) / f"{name}{SUFFIX}"
@@ -108,9 +113,27 @@ def export_huggingface(model, tokenizer, root="saved_models", name: str = "model
     config = getattr(model, "bertfam_config", None) or encoder_of(model).bertfam_config
     if config is None:
         raise InputError("the model has no bertfam_config: build it with keras_bertfam")
-    family = family_of(config)
+    parts = [(model, config, family_of(config), target)]
+    if isinstance(model, ElectraPretrainer):  # both folders: discriminator and generator
+        generator_target = Path(root) / f"{name}-generator{SUFFIX}"
+        if generator_target.exists() and not overwrite:
+            raise OutputExistsError(
+                f"{str(generator_target)!r} exists; pass overwrite=True to replace it"
+            )
+        discriminator, generator = electra_parts(model)
+        parts = [(discriminator, discriminator.bertfam_config, "electra", target),
+                 (generator, generator.bertfam_config, "electra", generator_target)]  # fmt: skip
+    for part, part_config, family, folder in parts:
+        _write(part, part_config, family, tokenizer, folder)
+    return target
+
+
+def _write(model, config, family: str, tokenizer, target: Path) -> None:
+    """One folder: config.json, model.safetensors and the tokenizer files."""
+    from safetensors.numpy import save_file
+
     special = tokenizer.special_ids if tokenizer is not None else {}
-    values = hf_config(config, _head(model, config), special)
+    values = hf_config(config, _head(model, config), special, family)
     if "pooler" not in {w.path.split("/")[0] for w in model.weights}:
         values["add_pooling_layer"] = False
     tensors = hf_tensors(model, family)
@@ -126,4 +149,3 @@ def export_huggingface(model, tokenizer, root="saved_models", name: str = "model
         staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return target

@@ -161,6 +161,22 @@ def build_electra_pretrainer(config_or_preset="electra_small", dtype=None, name=
     return ElectraPretrainer(config, dtype=dtype, name=name or "electra_pretrainer")
 
 
+def electra_parts(model: ElectraPretrainer):
+    """The discriminator and the generator of `model` as two `Pretrainer`s holding copies of
+    its weights: `rtd_logits` and `mlm_logits` models of their own (what a Hugging Face
+    `ElectraForPreTraining` and `ElectraForMaskedLM` hold)."""
+    from keras_bertfam.models.encoder import Pretrainer
+
+    ours = {w.path: w for w in model.weights}
+    parts = (Pretrainer(model.bertfam_config, name="discriminator"),
+             Pretrainer(model.generator_config, name="generator"))  # fmt: skip
+    for part, prefix in zip(parts, ("", "generator_"), strict=True):
+        for variable in part.weights:
+            own = prefix + variable.path
+            variable.assign(ours[own] if own in ours else ours[variable.path])  # shared tables
+    return parts
+
+
 def electra_batches(dataset):
     """A pretraining dataset of `(x, y, sample_weight)` (MLM targets under `mlm_logits`)
     with `mask_ids` and `mask_weights` added to `x`, as `ElectraPretrainer` reads them."""
