@@ -13,7 +13,8 @@ import keras_bertfam as bf
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "hf"
 TOL = 1e-4  # as on TensorFlow: transformers ran in float32 on another machine
-ENCODERS = ("bert", "albert", "albert_inner", "roberta", "modernbert", "modernbert_v4")
+ENCODERS = ("bert", "albert", "albert_inner", "roberta", "modernbert", "modernbert_v4",
+            "electra_discriminator", "electra_generator")  # fmt: skip
 CLASSIFIERS = ("classifier_bert", "classifier_albert", "classifier_roberta",
                "classifier_modernbert_mean", "classifier_modernbert_cls")  # fmt: skip
 
