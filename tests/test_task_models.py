@@ -94,3 +94,21 @@ def test_multiple_choice_contract(tmp_path):
         pooler=True,
         num_classes=3,
     )
+
+
+@pytest.mark.parametrize("pooling", ["pooled", "mean"])
+def test_encoder_of_a_task_model_gives_both_outputs_after_a_keras_round_trip(tmp_path, pooling):
+    """A mean-pooled classifier keeps only its encoder's sequence output; the encoder taken
+    back out of it (for the TF-Hub export, say) still has `pooled_output`, the first
+    token's state when the pooler Dense was left out."""
+    from keras_bertfam.models.builders import encoder_of
+
+    encoder = bf.build_encoder(CONFIG)
+    model = build_task_model(encoder, "classification", 3, pooling=pooling)
+    model.save(tmp_path / "m.keras")
+    back = encoder_of(bf.load_model(tmp_path / "m.keras"))
+    out = back(BATCH)
+    expected = encoder(BATCH)
+    np.testing.assert_allclose(out["sequence_output"], expected["sequence_output"], atol=1e-6)
+    want = expected["pooled_output"] if pooling == "pooled" else expected["sequence_output"][:, 0]
+    np.testing.assert_allclose(out["pooled_output"], want, atol=1e-6)

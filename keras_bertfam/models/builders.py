@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import keras
 
+from keras_bertfam.errors import InputError
 from keras_bertfam.layers import EncoderStack, Pooler
 from keras_bertfam.models.encoder import SEQUENCE_INPUTS, Encoder, Pretrainer, encoder_input_names
 from keras_bertfam.models.model import BertfamModel
@@ -89,9 +90,16 @@ def encoder_of(model: keras.Model) -> keras.Model:
     if inner:
         return inner[0]
     names = [n for n in ENCODER_INPUTS if n in model.input]
-    if set(model.output) >= {"sequence_output"} and set(model.input) == set(names):
+    if set(_output_names(model)) >= {"sequence_output", "pooled_output"} and set(
+        model.input
+    ) == set(names):
         return model
-    stack = next(layer for layer in model.layers if isinstance(layer, EncoderStack))
+    for layer in model.layers:  # a task model around an encoder (mean pooling wraps its sequence)
+        if isinstance(layer, keras.Model) and "sequence_output" in _output_names(layer):
+            return encoder_of(layer)
+    stack = next((layer for layer in model.layers if isinstance(layer, EncoderStack)), None)
+    if stack is None:
+        raise InputError(f"model {model.name!r} holds no keras_bertfam encoder")
     outputs = {"sequence_output": stack.output}
     if any(layer.name == "pooler" for layer in model.layers):
         outputs["pooled_output"] = model.get_layer("pooler").output
@@ -99,6 +107,10 @@ def encoder_of(model: keras.Model) -> keras.Model:
         pooler = Pooler(use_dense=False, dtype=stack.dtype_policy, name="pooler")
         outputs["pooled_output"] = pooler(stack.output)
     return BertfamModel({k: model.input[k] for k in names}, outputs, name="encoder")
+
+
+def _output_names(model: keras.Model) -> list[str]:
+    return list(model.output) if isinstance(model.output, dict) else []
 
 
 def has_pooler_dense(model: keras.Model) -> bool:
