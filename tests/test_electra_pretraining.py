@@ -178,3 +178,26 @@ def test_a_killed_electra_run_resumes_from_its_checkpoint(tmp_path):
     summary = pretrain(*args)
     assert summary["resumed_from_epoch"] == 1 and summary["steps"] == 4
     assert len(summary["history"]["rtd_auc"]) == 2
+
+
+def test_an_electra_pretrainer_starts_from_a_hugging_face_discriminator():
+    """init_from a discriminator folder: its encoder and RTD head are loaded, the generator
+    starts fresh (reported), and the outputs are the checkpoint's."""
+    from pathlib import Path
+
+    from keras_bertfam.models.electra import ElectraPretrainer
+    from keras_bertfam.training.init_from import initialize, load_initial
+
+    folder = Path(__file__).parent / "fixtures" / "hf" / "electra_discriminator"
+    initial = load_initial(folder)
+    model = ElectraPretrainer(initial["config"])
+    report = initialize(model, initial)
+    assert report["dropped"] == [] and "rtd_head" not in report["initialized_fresh"]
+    assert report["initialized_fresh"] == sorted(
+        {w.path.split("/")[0] for w in model.weights if w.path.startswith("generator_")}
+    )
+    ref = dict(np.load(folder / "reference.npz"))
+    out = model.encoder({k: ref[k] for k in model.encoder.input})
+    real = ref["padding_mask"].astype(bool)
+    np.testing.assert_allclose(np.asarray(out["sequence_output"])[real],
+                               ref["sequence_output"][real], atol=1e-4)  # fmt: skip

@@ -33,7 +33,9 @@ from keras_bertfam.errors import InputError
 
 logger = logging.getLogger("keras_bertfam")
 # the parts a new objective may add or drop; every other weight must match the checkpoint's
-HEADS = ("pooler", "mlm_head", "mlm_output_bias", "nsp_head", "sop_head")
+# (and ELECTRA's generator, whose layers are named generator_*)
+HEADS = ("pooler", "mlm_head", "mlm_output_bias", "nsp_head", "sop_head", "rtd_head")
+GENERATOR = "generator_"
 
 
 def _require(path) -> Path:
@@ -101,7 +103,8 @@ def initialize(model, initial: dict) -> dict:
     misshapen = [f"{p}: checkpoint {tuple(weights[p].shape)} vs model {tuple(v.shape)}"
                  for p, v in by_path.items()
                  if p in weights and tuple(weights[p].shape) != tuple(v.shape)]  # fmt: skip
-    unmatched = sorted(p for p in set(by_path) ^ set(weights) if _layer(p) not in HEADS)
+    unmatched = sorted(p for p in set(by_path) ^ set(weights)
+                       if _layer(p) not in HEADS and not p.startswith(GENERATOR))  # fmt: skip
     misshapen += [f"{p}: only in the {'model' if p in by_path else 'checkpoint'}"
                   for p in unmatched]  # fmt: skip
     if misshapen:
