@@ -50,6 +50,8 @@ KERAS_OBJECTS = {
     "MaskedLMHead": "keras_bertfam.layers.heads",
     "MaskedLMBias": "keras_bertfam.layers.heads",
     "SentenceHead": "keras_bertfam.layers.heads",
+    "ReplacedTokenHead": "keras_bertfam.layers.rtd_head",
+    "ReplaceTokens": "keras_bertfam.layers.replace",
     "SequencePooling": "keras_bertfam.layers.task_heads",
     "SpanLogits": "keras_bertfam.layers.task_heads",
     "FoldChoices": "keras_bertfam.layers.task_heads",
@@ -62,6 +64,7 @@ KERAS_OBJECTS = {
     "BertfamModel": "keras_bertfam.models.model",
     "Encoder": "keras_bertfam.models.encoder",
     "Pretrainer": "keras_bertfam.models.encoder",
+    "ElectraPretrainer": "keras_bertfam.models.electra",
     "WarmupPolynomialDecay": "keras_bertfam.training.optimizers",
     "WarmupStableDecay": "keras_bertfam.training.schedules",
 }
