@@ -23,6 +23,7 @@ keras_bertfam.errors.MissingInputError: model file '.../nothing.keras' does not 
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -91,4 +92,27 @@ def load_model(path, compile: bool = True):
             f"{str(file)!r} cannot be read as a .keras model (truncated or corrupt?): {err}"
         ) from err
     except (ValueError, TypeError) as err:
+        backend = compiled_on_another_backend(err)
+        if compile and backend:
+            import warnings
+
+            warnings.warn(
+                f"{file}: its optimizer was saved by Keras' {backend} backend, which this "
+                f"backend ({keras.backend.backend()}) cannot rebuild; the model is loaded "
+                "without its compile state (weights and outputs unchanged): compile it again",
+                stacklevel=2,
+            )
+            return keras.saving.load_model(file, compile=False, safe_mode=True)
         raise CheckpointError(f"{str(file)!r} does not load as a Keras model: {err}") from err
+
+
+def compiled_on_another_backend(err: BaseException) -> str | None:
+    """The backend whose own optimizer class a file's compile config names, if `err` (or
+    its cause) is Keras failing to import it: PyTorch's Adam is
+    `keras.src.backend.torch.optimizers.torch_adam.Adam`, which only PyTorch can rebuild."""
+    while err is not None:
+        match = re.search(r"keras\.src\.backend\.(\w+)\.optimizers", str(err))
+        if match:
+            return match.group(1)
+        err = err.__cause__ or err.__context__
+    return None

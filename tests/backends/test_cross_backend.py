@@ -61,3 +61,33 @@ def test_models_trained_here_load_on_tensorflow_and_export(tmp_path):
     worst = {key: d for key, d in result["differences"].items() if d > TOL}
     assert not worst, worst
     assert result["saved_model"]["difference"] <= TOL, result["saved_model"]
+
+
+def test_a_file_compiled_on_pytorch_loads_without_its_optimizer_elsewhere(tmp_path):
+    """PyTorch saves its own Adam class (keras.src.backend.torch.optimizers.torch_adam),
+    which no other backend rebuilds: the model loads with a warning, outputs unchanged."""
+    import zipfile
+
+    if keras.backend.backend() == "torch":
+        pytest.skip("PyTorch rebuilds its own optimizer")
+    model = bf.build_encoder("bert_tiny", num_layers=1, vocabulary_size=100)
+    model.compile(optimizer="adam", loss="mse")
+    model.save(tmp_path / "here.keras")
+    with zipfile.ZipFile(tmp_path / "here.keras") as here:
+        files = {name: here.read(name) for name in here.namelist()}
+    config = json.loads(files["config.json"])
+    optimizer = config["compile_config"]["optimizer"]
+    assert optimizer["class_name"] == "Adam"
+    optimizer["module"] = "keras.src.backend.torch.optimizers.torch_adam"  # as PyTorch saves it
+    files["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(tmp_path / "torch.keras", "w") as written:
+        for name, data in files.items():
+            written.writestr(name, data)
+    with pytest.warns(UserWarning, match="saved by Keras' torch backend.*compile it again"):
+        loaded = bf.load_model(tmp_path / "torch.keras")
+    x = {k: np.ones((1, 4), "int32") for k in model.input}
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(loaded(x)["sequence_output"]),
+        keras.ops.convert_to_numpy(model(x)["sequence_output"]),
+        atol=1e-6,
+    )
