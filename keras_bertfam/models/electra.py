@@ -122,6 +122,9 @@ class ElectraPretrainer(_BuiltFromConfig):
         self._layer_dtype = dtype
         self.target_outputs = ("mlm_logits", *(o.output for o in sentence))
         self.rtd_weight = RTD_WEIGHT
+        self._rtd_loss = keras.losses.BinaryCrossentropy(
+            from_logits=True, reduction="mean_with_sample_weight", name="rtd"
+        )
         self.rtd_metrics = [
             keras.metrics.Mean(name="rtd_loss"),
             keras.metrics.AUC(name="rtd_auc"),
@@ -133,7 +136,11 @@ class ElectraPretrainer(_BuiltFromConfig):
         """The compiled losses (MLM, a sentence objective) + `rtd_weight` x the RTD loss."""
         loss = super().compute_loss(x=x, y=y, y_pred=self._targets(y_pred),
                                     sample_weight=sample_weight, training=training)  # fmt: skip
-        rtd = rtd_loss(y_pred["rtd_labels"], y_pred["rtd_logits"], x["padding_mask"])
+        # a Keras loss, so that under a tf.distribute strategy it is scaled per replica as
+        # the compiled ones are; [..., None]: one binary prediction per token
+        labels, logits = y_pred["rtd_labels"][..., None], y_pred["rtd_logits"][..., None]
+        weights = ops.cast(x["padding_mask"], "float32")
+        rtd = self._rtd_loss(ops.cast(labels, "float32"), ops.cast(logits, "float32"), weights)
         return loss + ops.cast(self.rtd_weight * rtd, loss.dtype)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
