@@ -22,8 +22,9 @@ def available(system: str) -> bool:
     return find_spec({"tf_models": "official"}.get(system, system)) is not None
 
 
-def keras_hub_pretrainer(c: dict):
-    """keras-hub's BertBackbone + MaskedLMHead (tied) + a Dense NSP head.
+def keras_hub_pretrainer(c: dict, dropout: float = 0.1):
+    """keras-hub's BertBackbone + MaskedLMHead (tied) + a Dense NSP head (dropout: the
+    backbone's, keras-hub's default 0.1).
 
     Returns (pretrainer, encoder, (MLM output name, NSP output name)).
     """
@@ -36,6 +37,7 @@ def keras_hub_pretrainer(c: dict):
         num_heads=c["A"],
         hidden_dim=c["H"],
         intermediate_dim=c["I"],
+        dropout=dropout,
     )
     inputs = dict(backbone.input)
     inputs["mask_positions"] = keras.Input((None,), dtype="int32", name="mask_positions")

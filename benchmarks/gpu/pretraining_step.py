@@ -108,27 +108,15 @@ def batch(shape: str, seq: int):
 
 def pretrainer(system: str, shape: str, dropout: float):
     """(model, MLM output name, NSP output name)."""
-    import keras
 
     if system == "keras_bertfam":
         import keras_bertfam as bf
 
         return bf.build_pretrainer(model_config(shape, dropout)), "mlm_logits", "nsp_logits"
-    import keras_hub
+    from benchmarks.peers import keras_hub_pretrainer
 
-    c = SHAPES[shape]
-    backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=c["V"], num_layers=c["L"], num_heads=c["A"], hidden_dim=c["H"],
-        intermediate_dim=c["I"], dropout=dropout,
-    )  # fmt: skip
-    inputs = dict(backbone.input)
-    inputs["mask_positions"] = keras.Input((None,), dtype="int32", name="mask_positions")
-    out = backbone(dict(backbone.input))
-    mlm = keras_hub.layers.MaskedLMHead(
-        vocabulary_size=c["V"], token_embedding=backbone.token_embedding, activation=None
-    )(out["sequence_output"], inputs["mask_positions"])
-    nsp = keras.layers.Dense(2)(out["pooled_output"])
-    return keras.Model(inputs, {"mlm": mlm, "nsp": nsp}), "mlm", "nsp"
+    model, _, (mlm, nsp) = keras_hub_pretrainer(SHAPES[shape], dropout)
+    return model, mlm, nsp
 
 
 def worker(a) -> dict:
