@@ -12,7 +12,7 @@ the config.json is checked by reading it back with the importer
 (`keras_bertfam.export.hf_config`). A
 model with parts Hugging Face cannot express (attention-only sharing, a hybrid, a
 sentence head its family lacks) is refused with a message naming the part. Task
-models are refused for now: export their encoder.
+models are refused: export their encoder.
 
 An existing folder is never replaced without `overwrite=True`; the new folder is
 written beside it first.
