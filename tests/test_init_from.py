@@ -4,6 +4,8 @@ starts, its architecture is the model's, and what could not be loaded is reporte
 import gzip
 import json
 
+import keras
+import numpy as np
 import pytest
 
 import keras_bertfam as bf
@@ -94,3 +96,45 @@ def test_bad_init_from_is_refused_by_name(texts, tmp_path, capsys):
         assert message in capsys.readouterr().err, extra
     with pytest.raises(InputError, match="needs a model config, or init_from"):
         pretrain(None, [second], tmp_path / "none", tokenizer=vocab)
+
+
+class _Table(keras.callbacks.Callback):
+    """The token table when the first epoch ends (then dies, if `crash`) or when the first
+    batch begins."""
+
+    def __init__(self, at: str, crash: bool = False):
+        super().__init__()
+        self.at, self.crash, self.table = at, crash, None
+
+    def _take(self):
+        if self.table is None:
+            self.table = np.array(self.model.get_layer("token_embedding").embeddings.numpy())
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.at == "epoch_end":
+            self._take()
+            if self.crash:
+                raise RuntimeError("simulated crash after the first checkpoint")
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.at == "batch_begin":
+            self._take()
+
+
+def test_a_resumed_run_restores_its_own_checkpoint_not_init_from(texts, tmp_path):
+    root, _, vocab, second = texts
+    train = TrainConfig(steps=6, batch_size=16, checkpoint_every=3, warmup_steps=0,
+                        learning_rate=5e-3, jit=False, verbose=0)  # fmt: skip
+    data = DataConfig(sequence_length=32)
+    out = tmp_path / "run"
+    crashed = _Table("epoch_end", crash=True)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        pretrain(None, [second], out, train, data, vocab, callbacks=[crashed],
+                 init_from=root / "first_run")  # fmt: skip
+    resumed = _Table("batch_begin")
+    summary = pretrain(None, [second], out, train, data, vocab, callbacks=[resumed],
+                       init_from=root / "first_run")  # fmt: skip
+    assert summary["resumed_from_epoch"] == 1
+    start = bf.load_model(root / "first_run").get_layer("token_embedding").embeddings.numpy()
+    np.testing.assert_allclose(resumed.table, crashed.table, atol=1e-7)  # the checkpoint's
+    assert np.abs(resumed.table - start).max() > 1e-4  # not the init_from weights again
