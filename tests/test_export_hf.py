@@ -80,7 +80,7 @@ def test_refusals_name_the_part(tmp_path):
     from keras_bertfam.models.tasks import build_task_model
 
     classifier = build_task_model("bert_tiny", "classification", 2, **tiny)
-    with pytest.raises(UnexpressibleError, match="not exported to Hugging Face yet"):
+    with pytest.raises(UnexpressibleError, match="not exported to Hugging Face; export their"):
         export_huggingface(classifier, None, tmp_path, "d")
     assert not list(tmp_path.iterdir())  # nothing written by a refused export
 

@@ -107,7 +107,7 @@ def export_huggingface(model, tokenizer, root="saved_models", name: str = "model
         raise OutputExistsError(f"{str(target)!r} exists; pass overwrite=True to replace it")
     if tasks.task_of(model) is not None:
         raise UnexpressibleError(
-            f"{tasks.task_of(model).name} models are not exported to Hugging Face yet; "
+            f"{tasks.task_of(model).name} models are not exported to Hugging Face; "
             "export their encoder (`encoder_of(model)`)"
         )
     config = getattr(model, "bertfam_config", None) or encoder_of(model).bertfam_config
