@@ -79,9 +79,15 @@ def test_refusals_name_the_part(tmp_path):
                                             norm_first=True), None, tmp_path, "c")  # fmt: skip
     from keras_bertfam.models.tasks import build_task_model
 
-    classifier = build_task_model("bert_tiny", "classification", 2, **tiny)
+    tagger = build_task_model("bert_tiny", "token_classification", 3, **tiny)
     with pytest.raises(UnexpressibleError, match="not exported to Hugging Face; export their"):
-        export_huggingface(classifier, None, tmp_path, "d")
+        export_huggingface(tagger, None, tmp_path, "d")
+    mean = build_task_model("bert_tiny", "classification", 2, pooling="mean", **tiny)
+    with pytest.raises(UnexpressibleError, match="does not read the pooler"):
+        export_huggingface(mean, None, tmp_path, "e")
+    modern = build_task_model("modernbert_tiny", "classification", 2, **tiny)
+    with pytest.raises(UnexpressibleError, match="an encoder without one"):
+        export_huggingface(modern, None, tmp_path, "f")
     assert not list(tmp_path.iterdir())  # nothing written by a refused export
 
 
@@ -112,3 +118,27 @@ def test_cli_export_with_tokenizer_and_no_overwrite(tmp_path):
     x = {k: v for k, v in make_batch(tok.vocabulary_size).items() if k in model.input}
     np.testing.assert_allclose(back(x)["mlm_logits"], model(x)["mlm_logits"], atol=1e-6)
     assert load_tokenizer(target).tokenize(["hello"]).to_list() == [[7592]]
+
+
+@pytest.mark.parametrize("family", ["bert", "albert", "roberta"])
+def test_a_classifier_exports_as_the_sequence_classifier_it_was_imported_from(family, tmp_path):
+    """Hugging Face's own `*ForSequenceClassification` files (tests/fixtures/hf/
+    classifier_*), imported and exported again: the same tensor names and values, the
+    same labels and class, and the exported folder imports back to transformers' logits.
+    (transformers 5.24 loads these exports with AutoModelForSequenceClassification and
+    gives the fixtures' logits within 1.2e-6.)"""
+    source = FIXTURES.parent / "hf" / f"classifier_{family}"
+    model, report = bf.from_pretrained(source, task="classification", return_report=True)
+    out = export_huggingface(model, None, tmp_path, family, labels=report["labels"])
+    theirs, ours = load_file(source / "model.safetensors"), load_file(out / "model.safetensors")
+    assert sorted(ours) == sorted(theirs)
+    for name, value in theirs.items():
+        np.testing.assert_array_equal(ours[name], value, err_msg=name)
+    config, original = (json.loads((f / "config.json").read_text()) for f in (out, source))
+    for key in ("architectures", "id2label", "label2id", "model_type", "hidden_size"):
+        assert config[key] == original[key], key
+    reference = np.load(source / "reference.npz")
+    back = bf.from_pretrained(out, task="classification")
+    inputs = {k: reference[k] for k in ("token_ids", "segment_ids", "padding_mask")
+              if k in back.input}  # fmt: skip
+    np.testing.assert_allclose(back(inputs)["logits"], reference["logits"], atol=1e-4)

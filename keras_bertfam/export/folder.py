@@ -147,7 +147,8 @@ def export_folder(
     if fmt == "huggingface":
         from keras_bertfam.export.huggingface import export_huggingface
 
-        target = export_huggingface(model, tokenizer if text else None, root, name, overwrite)
+        target = export_huggingface(model, tokenizer if text else None, root, name, overwrite,
+                                    labels=info.get("labels"))  # fmt: skip
         return {"format": fmt, "path": str(target), "task": info["task"]}
     suffix = "text-" if text else ""
     path = Path(root) / name / f"{name}-{suffix}{quantization}.tflite"

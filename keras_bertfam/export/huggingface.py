@@ -11,8 +11,10 @@ from the importer's rule table read backwards (`keras_bertfam.convert.export_nam
 the config.json is checked by reading it back with the importer
 (`keras_bertfam.export.hf_config`). A
 model with parts Hugging Face cannot express (attention-only sharing, a hybrid, a
-sentence head its family lacks) is refused with a message naming the part. Task
-models are refused: export their encoder.
+sentence head its family lacks) is refused with a message naming the part.
+Classifiers of BERT, ALBERT and RoBERTa whose head reads the pooler export as
+`*ForSequenceClassification` with their labels (`keras_bertfam.export.hf_classifier`);
+other task models are refused: export their encoder.
 
 An existing folder is never replaced without `overwrite=True`; the new folder is
 written beside it first.
@@ -93,21 +95,30 @@ def tokenizer_files(tokenizer, folder: Path) -> None:
 
 
 def export_huggingface(model, tokenizer, root="saved_models", name: str = "model",
-                       overwrite: bool = False) -> Path:  # fmt: skip
+                       overwrite: bool = False, labels=None) -> Path:  # fmt: skip
     """Write `root/<name>-hf/` (config.json, model.safetensors, tokenizer files).
 
     Args:
-        model: an encoder or a pretrainer of keras_bertfam.
+        model: an encoder, a pretrainer or a classifier of keras_bertfam.
         tokenizer: its `Tokenizer`, or None for the weights alone.
+        labels: a classifier's class names, in id order (default LABEL_0, ...).
     """
     from keras_bertfam.models.builders import encoder_of
 
     target = Path(root) / f"{name}{SUFFIX}"
     if target.exists() and not overwrite:
         raise OutputExistsError(f"{str(target)!r} exists; pass overwrite=True to replace it")
-    if tasks.task_of(model) is not None:
+    task = tasks.task_of(model)
+    if task is not None and task.name == "classification":
+        from keras_bertfam.export.hf_classifier import check_classifier
+
+        encoder = check_classifier(model)
+        config = encoder.bertfam_config
+        _write(encoder, config, family_of(config), tokenizer, target, (model, labels))
+        return target
+    if task is not None:
         raise UnexpressibleError(
-            f"{tasks.task_of(model).name} models are not exported to Hugging Face; "
+            f"{task.name} models are not exported to Hugging Face; "
             "export their encoder (`encoder_of(model)`)"
         )
     config = getattr(model, "bertfam_config", None) or encoder_of(model).bertfam_config
@@ -128,8 +139,9 @@ def export_huggingface(model, tokenizer, root="saved_models", name: str = "model
     return target
 
 
-def _write(model, config, family: str, tokenizer, target: Path) -> None:
-    """One folder: config.json, model.safetensors and the tokenizer files."""
+def _write(model, config, family: str, tokenizer, target: Path, classifier=None) -> None:
+    """One folder: config.json, model.safetensors and the tokenizer files; with
+    `classifier` (the classification model and its labels), its head too."""
     from safetensors.numpy import save_file
 
     special = tokenizer.special_ids if tokenizer is not None else {}
@@ -137,6 +149,13 @@ def _write(model, config, family: str, tokenizer, target: Path) -> None:
     if "pooler" not in {w.path.split("/")[0] for w in model.weights}:
         values["add_pooling_layer"] = False
     tensors = hf_tensors(model, family)
+    if classifier is not None:
+        from keras_bertfam.export.hf_classifier import classifier_parts, move_pooler
+
+        head_values, head_tensors = classifier_parts(classifier[0], family, classifier[1])
+        values.update(head_values)
+        values.pop("add_pooling_layer", None)
+        tensors = {**move_pooler(tensors, family), **head_tensors}
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
