@@ -109,7 +109,7 @@ def export_huggingface(model, tokenizer, root="saved_models", name: str = "model
     if target.exists() and not overwrite:
         raise OutputExistsError(f"{str(target)!r} exists; pass overwrite=True to replace it")
     task = tasks.task_of(model)
-    if task is not None and task.name == "classification":
+    if task is not None and task.hf_head:  # a head with a Hugging Face class (classifiers)
         from keras_bertfam.export.hf_classifier import check_classifier
 
         encoder = check_classifier(model)
