@@ -52,6 +52,7 @@ from benchmarks.timing import (
     mode_name,
     run_worker,
     settings_given,
+    shape_config,
     spread_text,
     time_model,
     worker_exit,
@@ -107,16 +108,7 @@ def synthetic_batch(c: dict):
 
 def model_config(c: dict):
     """The keras_bertfam config of a core shape (BERT: E = H, no sharing, NSP)."""
-    from keras_bertfam.models.presets import get_preset
-
-    return get_preset(
-        "bert_base",
-        num_layers=c["L"],
-        hidden_dim=c["H"],
-        num_heads=c["A"],
-        intermediate_dim=c["I"],
-        vocabulary_size=c["V"],
-    )
+    return shape_config("bert_base", c)
 
 
 def _keras_bertfam(c):

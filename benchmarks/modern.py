@@ -51,6 +51,7 @@ from benchmarks.timing import (
     mode_name,
     run_worker,
     settings_given,
+    shape_config,
     spread_text,
     time_keras_model,
     worker_exit,
@@ -84,18 +85,8 @@ def predictions(sequence_length: int) -> int:
 
 def modern_config(shape: dict):
     """`modernbert_tiny` with the L, H, A, I, V, window and S of `shape`."""
-    from keras_bertfam.models.presets import get_preset
-
-    return get_preset(
-        "modernbert_tiny",
-        num_layers=shape["L"],
-        hidden_dim=shape["H"],
-        num_heads=shape["A"],
-        intermediate_dim=shape["I"],
-        vocabulary_size=shape["V"],
-        max_sequence_length=shape["S"],
-        local_window=shape["window"],
-    )
+    return shape_config("modernbert_tiny", shape, max_sequence_length=shape["S"],
+                        local_window=shape["window"])  # fmt: skip
 
 
 def bert_config(shape: dict):

@@ -237,20 +237,13 @@ def _keras_hub(tok, train_file, scheduled: bool):
 
 def _bertfam(tok, train_file, recipe: dict):
     import keras_bertfam as bf
+    from benchmarks.timing import shape_config
     from keras_bertfam.data import DataConfig, pretraining_dataset
     from keras_bertfam.training.optimizers import build_optimizer, learning_rate_schedule
     from keras_bertfam.training.recipe import compile_pretrainer
 
     c, t = COMMON, recipe["train"]
-    config = bf.get_preset(
-        recipe["preset"],
-        num_layers=c["L"],
-        hidden_dim=c["H"],
-        num_heads=c["A"],
-        intermediate_dim=c["I"],
-        vocabulary_size=c["V"],
-        **recipe.get("model", {}),
-    )
+    config = shape_config(recipe["preset"], c, **recipe.get("model", {}))
     data = DataConfig.from_dict({**recipe["data"], "sequence_length": c["S"]})
     dataset = pretraining_dataset([train_file], tok, data, c["batch"], seed=0).repeat()
     model = bf.build_pretrainer(config)

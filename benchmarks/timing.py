@@ -170,6 +170,15 @@ def settings_given(args, keys=TIMING) -> dict:
     return {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
 
 
+def shape_config(preset: str, shape: dict, **fields):
+    """keras_bertfam's `preset` at a suite's shape (`L`, `H`, `A`, `I`, `V`), with `fields`."""
+    from keras_bertfam.models.presets import get_preset
+
+    return get_preset(preset, num_layers=shape["L"], hidden_dim=shape["H"], num_heads=shape["A"],
+                      intermediate_dim=shape["I"], vocabulary_size=shape["V"],
+                      **fields)  # fmt: skip
+
+
 def alternating(systems, rounds: int):
     """(round, system) pairs: forward in even rounds, backward in odd ones (A B, B A, ...)."""
     systems = list(systems)

@@ -56,7 +56,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.timing import ROOT, alternating, machine, median_spread
+from benchmarks.timing import ROOT, alternating, machine, median_spread, shape_config
 
 PEAK_FLOPS = 989e12  # H200 dense bf16
 SYSTEMS = ("keras_bertfam", "keras_hub")
@@ -72,11 +72,7 @@ TINY_CASES = [("tiny-base", 32), ("tiny-large", 32), ("tiny-base", 64)]
 
 
 def model_config(shape: str, dropout: float):
-    from keras_bertfam.models.presets import get_preset
-
-    c = SHAPES[shape]
-    return get_preset("bert_base", num_layers=c["L"], hidden_dim=c["H"], num_heads=c["A"],
-                      intermediate_dim=c["I"], vocabulary_size=c["V"], dropout=dropout)  # fmt: skip
+    return shape_config("bert_base", SHAPES[shape], dropout=dropout)
 
 
 def predictions(seq: int) -> int:
