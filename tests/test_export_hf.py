@@ -18,7 +18,7 @@ import keras_bertfam as bf
 from keras_bertfam.cli import main
 from keras_bertfam.convert.checkpoint import config_from_hf
 from keras_bertfam.data import load_tokenizer
-from keras_bertfam.errors import OutputExistsError
+from keras_bertfam.errors import InputError, OutputExistsError
 from keras_bertfam.export.hf_config import UnexpressibleError
 from keras_bertfam.export.huggingface import export_huggingface
 from tests.data_fixtures import minilm_dir
@@ -79,15 +79,20 @@ def test_refusals_name_the_part(tmp_path):
                                             norm_first=True), None, tmp_path, "c")  # fmt: skip
     from keras_bertfam.models.tasks import build_task_model
 
-    tagger = build_task_model("bert_tiny", "token_classification", 3, **tiny)
-    with pytest.raises(UnexpressibleError, match="not exported to Hugging Face; export their"):
-        export_huggingface(tagger, None, tmp_path, "d")
+    chooser = build_task_model("bert_tiny", "multiple_choice", 3, **tiny)
+    with pytest.raises(UnexpressibleError, match="multiple_choice models are not exported"):
+        export_huggingface(chooser, None, tmp_path, "d")
     mean = build_task_model("bert_tiny", "classification", 2, pooling="mean", **tiny)
     with pytest.raises(UnexpressibleError, match="does not read the pooler"):
         export_huggingface(mean, None, tmp_path, "e")
     modern = build_task_model("modernbert_tiny", "classification", 2, **tiny)
-    with pytest.raises(UnexpressibleError, match="an encoder without one"):
+    with pytest.raises(UnexpressibleError, match=r"modernbert models have no \*ForSequenceClass"):
         export_huggingface(modern, None, tmp_path, "f")
+    tagger = build_task_model("modernbert_tiny", "token_classification", 3, **tiny)
+    with pytest.raises(UnexpressibleError, match=r"modernbert models have no \*ForTokenClass"):
+        export_huggingface(tagger, None, tmp_path, "g")
+    with pytest.raises(InputError, match=r"sentence-transformers layout .* is for an encoder"):
+        export_huggingface(mean, None, tmp_path, "h", sentence={"pooling": "mean"})
     assert not list(tmp_path.iterdir())  # nothing written by a refused export
 
 

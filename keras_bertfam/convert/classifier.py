@@ -23,7 +23,9 @@ Example:
 from __future__ import annotations
 
 from keras_bertfam.convert.checkpoint import HF_ACTIVATIONS, Checkpoint, CheckpointError
+from keras_bertfam.convert.hf_heads import check_checkpoint, dropout_key
 
+HEAD = "sequence"  # the kind of head in `keras_bertfam.convert.hf_heads.HEADS`
 SINGLE_LABEL = (None, "single_label_classification")
 
 
@@ -62,8 +64,11 @@ def task_head(checkpoint: Checkpoint) -> dict:
             f"{str(checkpoint.folder)!r} holds no classifier.* tensors: not a sequence "
             "classifier (fine-tune it with `bertfam finetune` to get one)"
         )
+    if checkpoint.source != "hf_modernbert_classifier":
+        check_checkpoint(checkpoint, HEAD)  # not a token classifier's or a span head's file
     values, config = checkpoint.values, checkpoint.config
-    dropout = values.get("classifier_dropout")
+    family = checkpoint.source.removeprefix("hf_").removesuffix("_classifier")
+    dropout = values.get(dropout_key(family))
     labels = labels_of(values, "config.json")
     head = dict(labels=labels, num_classes=len(labels), pooling="pooled",
                 dropout=config.dropout if dropout is None else dropout)  # fmt: skip

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import re
 
+from keras_bertfam.convert import hf_heads
 from keras_bertfam.convert.names import _SUFFIX_PATTERN, _SUFFIXES, QKV, RULES, Target, map_name
 
-# Rules that only import: sequence-classifier heads, buffers, and the MLM decoder
-# (Hugging Face ties it to the token table when `tie_word_embeddings` is set; ELECTRA's
-# generator calls it `generator_lm_head.weight`).
-_IMPORT_ONLY = re.compile(r"^classifier|decoder\\\.weight|lm_head\\\.weight")
+# Rules that only import: buffers and the MLM decoder (Hugging Face ties it to the token
+# table when `tie_word_embeddings` is set; ELECTRA's generator calls it
+# `generator_lm_head.weight`). The task heads' names come from `hf_heads.HEADS` itself.
+_IMPORT_ONLY = re.compile(r"decoder\\\.weight|lm_head\\\.weight")
+_HEAD_RULES = {rule for family in hf_heads.CLASS_PREFIX for rule in hf_heads.rules(family)}
 _GROUP = re.compile(r"\(\?P<(\w+)>[^()]*\)")
 
 
@@ -60,7 +62,11 @@ def hf_names(source: str, path: str, inner_group_size: int = 1) -> list[tuple[st
     `pooler.dense`), the later one, the family's own, gives the name."""
     found = {}  # part -> name: a family's own rules follow the shared ones and win
     for pattern, template, kind in RULES[source]:
-        if kind == "ignore" or _IMPORT_ONLY.search(pattern):
+        if (
+            kind == "ignore"
+            or _IMPORT_ONLY.search(pattern)
+            or (pattern, template, kind) in _HEAD_RULES
+        ):
             continue
         match = _path_regex(template, kind).fullmatch(path)
         if match is None:

@@ -19,7 +19,10 @@ Optional parts follow the checkpoint, by one rule:
 
 `from_pretrained(..., return_report=True)` returns the report with the model:
 `{"source", "format", "task", "objective", "pooler", "initialized_fresh",
-"absent", "dropped"}`; `convert_checkpoint` writes it to `import_report.json`.
+"absent", "dropped"}` (and for an encoder, `sentence`: the pooling of a
+sentence-transformers folder, `keras_bertfam.convert.sentence`, also kept as
+`model.bertfam_sentence` for the Hugging Face export); `convert_checkpoint` writes
+it to `import_report.json`.
 The same lines go to the `keras_bertfam` logger (a warning for freshly
 initialized weights, info for the rest).
 
@@ -47,6 +50,7 @@ keras_bertfam.convert.checkpoint.CheckpointError: no checkpoint in ...
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import re
 from pathlib import Path
@@ -54,8 +58,10 @@ from pathlib import Path
 import numpy as np
 
 from keras_bertfam import objectives, tasks
+from keras_bertfam.convert import hf_heads
 from keras_bertfam.convert.checkpoint import Checkpoint, CheckpointError, read_checkpoint
 from keras_bertfam.convert.names import IGNORED, map_name
+from keras_bertfam.convert.sentence import read_layout
 from keras_bertfam.errors import InputError, OutputExistsError
 from keras_bertfam.kinds import IMPORT_TASKS
 
@@ -74,7 +80,8 @@ logger = logging.getLogger("keras_bertfam")
 OPTIONAL_PARTS = {
     "pooler": ("pooler",),
     **objectives.head_layers(),  # mlm, rtd, nsp, sop
-    "classifier": ("classifier",),  # a sequence classifier's head
+    # the task heads of `hf_heads.HEADS`: classifier, span_classifier
+    **{layer: (layer,) for layer in hf_heads.head_layers()},
 }
 
 
@@ -180,9 +187,11 @@ def from_pretrained(
         task: "encoder" ({sequence_output, pooled_output}), "pretraining"
             (the MLM head and the sentence head of the objective; heads the
             checkpoint lacks are initialized fresh and reported) or
-            "classification" (a Hugging Face `*ForSequenceClassification` with
-            its head, {logits}; see `convert.classifier`; the report lists its
-            `labels`).
+            a task whose head imports (`tasks.importable()`): classification
+            (a Hugging Face `*ForSequenceClassification`, `convert.classifier`),
+            token classification (`*ForTokenClassification`) or question answering
+            (`*ForQuestionAnswering`), see `convert.hf_heads`; the report lists
+            the `labels`.
         allow_missing: model weight path prefixes that may stay freshly
             initialized besides the optional parts (see the module
             docstring), e.g. `("encoder/attention_0/",)`. Everything else
@@ -234,6 +243,8 @@ def from_pretrained(
         report["labels"] = labels
     _log_report(report)
     model.bertfam_config = config
+    if task == "encoder":  # a sentence-transformers folder: its pooling, for the export
+        report["sentence"] = model.bertfam_sentence = read_layout(checkpoint.folder)
     return (model, report) if return_report else model
 
 
@@ -306,6 +317,8 @@ def _load_own(folder: Path, task: str, overrides: dict):
     if (folder / "config.json").is_file():
         config = EncoderConfig.from_json_file(folder / "config.json")
         model.bertfam_config = config
+    if task == "encoder" and (folder / REPORT_FILE).is_file():  # as `convert` recorded it
+        model.bertfam_sentence = json.loads((folder / REPORT_FILE).read_text()).get("sentence")
     report = {
         "source": str(folder),
         "format": "keras_bertfam",
@@ -330,8 +343,6 @@ def convert_checkpoint(path, out, task: str = "pretraining", allow_missing=(), o
     Returns a summary (source, task, parameters, tokenizer, out, and the import
     `report`).
     """
-    import json
-
     from keras_bertfam.data.tokenizers import find_tokenizer
 
     out = Path(out)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from keras_bertfam.convert import hf_electra, hf_modernbert
+from keras_bertfam.convert import hf_electra, hf_heads, hf_modernbert
 
 
 class Target(NamedTuple):
@@ -119,12 +119,11 @@ RULES["hf_electra"] = [*_HF_EMBEDDINGS, *_HF_LAYERS, *hf_electra.RULES_HEAD]
 # Google's TF1 names: kernels are already [in, out]; LayerNorm is gamma/beta.
 RULES["hf_modernbert"] = hf_modernbert.RULES
 RULES["hf_modernbert_classifier"] = hf_modernbert.CLASSIFIER_RULES
-# The sequence classifiers' heads: BERT and ALBERT classify the pooler's output;
-# RoBERTa's head is dense + tanh on <s> (a pooler, as ours) and then `out_proj`.
-RULES["hf_bert"].append((r"classifier", "classifier/dense", "torch"))
-RULES["hf_albert"].append((r"classifier", "classifier/dense", "torch"))
-RULES["hf_roberta"] += [(r"classifier\.dense", "pooler/dense", "torch"),
-                        (r"classifier\.out_proj", "classifier/dense", "torch")]  # fmt: skip
+# The task classes' heads (`hf_heads.HEADS`, which the exporter reads too): BERT and
+# ALBERT classify the pooler's output; RoBERTa's sequence head is dense + tanh on <s> (a
+# pooler, as ours) and then `out_proj`; token classifiers and span heads read every token.
+for _family in ("bert", "albert", "roberta", "electra"):
+    RULES[f"hf_{_family}"] += hf_heads.rules(_family)
 
 _GOOGLE_COMMON = [
     (r"bert/embeddings/word_embeddings", "token_embedding/embeddings", "table"),

@@ -22,15 +22,17 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from keras_bertfam.deprecation import renamed_keywords
-from keras_bertfam.errors import InputError
+from keras_bertfam.errors import InputError, MissingInputError
 from keras_bertfam.kinds import EXPORT_FORMATS
 from keras_bertfam.training.finetune import model_limits
 from keras_bertfam.validate import require_choice, require_int
 
 FORMATS = EXPORT_FORMATS
+LOG = logging.getLogger("keras_bertfam")
 
 
 def load_for_export(folder, heads: bool = False):
@@ -46,12 +48,11 @@ def load_for_export(folder, heads: bool = False):
     from keras_bertfam.data.pipeline import read_data_config
     from keras_bertfam.data.tokenizers import find_tokenizer
     from keras_bertfam.export.saved_model import task_of
-    from keras_bertfam.training.evaluate import TASK_FILE, load_finetuned
+    from keras_bertfam.training.evaluate import TASK_FILE
 
     folder = Path(folder)
     if (folder / TASK_FILE).is_file():
-        model, info, tokenizer = load_finetuned(folder)
-        return model, tokenizer, info
+        return _task_folder(folder)
     whole = heads and (folder / "model.keras").is_file()
     model = from_pretrained(folder, task="pretraining" if whole else "encoder")
     info = {"task": task_of(model), "labels": None, "pairs": False}
@@ -59,6 +60,24 @@ def load_for_export(folder, heads: bool = False):
         # a pretrain output (a Hugging Face folder may hold a data_config.json of its own)
         info["sequence_length"] = read_data_config(folder / "data_config.json").sequence_length
     return model, find_tokenizer(folder), info
+
+
+def _task_folder(folder: Path):
+    """(task model, tokenizer or None, info) of a `finetune` or `convert --task` output:
+    the tokenizer is optional here (`--no-text` exports and Hugging Face folders go
+    without one)."""
+    from keras_bertfam.data.tokenizers import find_tokenizer
+    from keras_bertfam.models.config import EncoderConfig
+    from keras_bertfam.models.saving import load_model
+    from keras_bertfam.training.evaluate import TASK_FILE, read_task_info
+
+    if not (folder / "model.keras").is_file():
+        raise MissingInputError(f"{str(folder / 'model.keras')!r} is missing beside {TASK_FILE}")
+    model = load_model(folder / "model.keras")
+    if (folder / "config.json").is_file():  # as `convert` writes it: the encoder's config
+        model.bertfam_config = EncoderConfig.from_json_file(folder / "config.json")
+    tokenizer = find_tokenizer(folder / "tokenizer") if (folder / "tokenizer").is_dir() else None
+    return model, tokenizer or find_tokenizer(folder), read_task_info(folder / TASK_FILE)
 
 
 def sequence_length_for(model, info: dict, requested: int | None) -> int:
@@ -123,7 +142,10 @@ def export_folder(
             f"the tokenizer beside the model has {tokenizer.vocabulary_size} tokens but the "
             f"model's vocabulary_size={vocabulary}: ids above it would fail at serving time"
         )
-    if text and tokenizer is None:
+    if text and tokenizer is None and fmt == "huggingface":
+        LOG.info("no tokenizer beside the model in %s: the Hugging Face folder gets no "
+                 "tokenizer files", folder)  # fmt: skip
+    elif text and tokenizer is None:
         raise InputError(
             f"no tokenizer beside the model in {str(folder)!r}: a raw-text signature needs one "
             "(put its files in the folder or tokenizer/), or export token ids only (--no-text)"

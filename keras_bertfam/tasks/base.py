@@ -33,7 +33,9 @@ class Task:
             ("longest_first" or "keep_first", see `keras_bertfam.data.packing`).
         hf_head: the module that imports this task's head from Hugging Face
             checkpoints (its `task_head(checkpoint)` gives `build_task_model`'s
-            arguments and the `labels`), or None.
+            arguments and the `labels`; its `HEAD`, the kind of head in
+            `keras_bertfam.convert.hf_heads.HEADS`, which the Hugging Face
+            export reads too), or None.
     """
 
     name = ""

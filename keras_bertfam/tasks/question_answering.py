@@ -253,6 +253,7 @@ class QuestionAnswering(Task):
     outputs = ("start_logits", "end_logits")
     needs_num_classes = False
     trimmer = "keep_first"  # served: the question stays whole, the context is cut
+    hf_head = "keras_bertfam.convert.span_classifier"  # *ForQuestionAnswering
 
     def read(self, path, header="auto", labels=None):
         return read_squad(path), False

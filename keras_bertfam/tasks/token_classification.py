@@ -72,6 +72,7 @@ class TokenClassification(Task):
     name = "token_classification"
     files = "JSON Lines (tokens, tags)"
     outputs = ("logits",)
+    hf_head = "keras_bertfam.convert.token_classifier"  # *ForTokenClassification
 
     def read(self, path, header="auto", labels=None):
         return read_token_classification(path), False

@@ -3,7 +3,9 @@
 Needs the ``parity`` extra (torch, transformers 5.x); the outputs are committed, so CI never
 needs torch. Regenerate with::
 
-    /work/parity-venv/bin/python tests/parity/make_classifiers.py
+    /work/parity-venv/bin/python tests/parity/make_classifiers.py [NAME_PREFIX ...]
+
+(with prefixes, e.g. ``token_ qa_``, only the folders whose names start with one).
 
 One tiny random-init ``*ForSequenceClassification`` per head layout transformers has:
 
@@ -14,9 +16,14 @@ One tiny random-init ``*ForSequenceClassification`` per head layout transformers
 - ``classifier_modernbert_mean`` / ``classifier_modernbert_cls``: ModernBERT,
   ``classifier_pooling`` mean / cls -> ``head`` (dense, GELU, norm) -> ``classifier``.
 
+And one ``*ForTokenClassification`` (``token_<family>``: the base model without a pooler,
+``classifier`` on every token) and one ``*ForQuestionAnswering`` (``qa_<family>``:
+``qa_outputs``, start and end, on every token) of BERT, ALBERT, RoBERTa and ELECTRA.
+
 Each folder holds the ``save_pretrained`` output (config.json with ``id2label``,
-model.safetensors), ``reference.npz`` (inputs and eval-mode ``logits`` of the reloaded
-folder, eager attention) and ``KEYS.txt``.
+model.safetensors), ``reference.npz`` (inputs and eval-mode ``logits``, or
+``start_logits`` and ``end_logits``, of the reloaded folder, eager attention) and
+``KEYS.txt``.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import make_electra as electra
 import make_fixtures as base
 import make_modernbert as modern
 
@@ -37,7 +45,12 @@ LABELS = {
     "classifier_roberta": ["ham", "spam"],
     "classifier_modernbert_mean": ["a", "b", "c", "d"],
     "classifier_modernbert_cls": ["no", "yes"],
+    "token_bert": ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"],
+    "token_albert": ["O", "B-ORG", "I-ORG"],
+    "token_roberta": ["NOUN", "VERB", "ADJ", "OTHER"],
+    "token_electra": ["O", "B-MISC", "I-MISC"],
 }
+OUTPUTS = {"ForQuestionAnswering": ("start_logits", "end_logits")}  # else ("logits",)
 
 
 def labelled(labels) -> dict:
@@ -46,12 +59,15 @@ def labelled(labels) -> dict:
 
 
 def make(name: str, model_class: str, config_class: str, config: dict, inputs, seed: int):
+    if sys.argv[1:] and not name.startswith(tuple(sys.argv[1:])):
+        return
     import torch
     import transformers
 
     torch.manual_seed(seed)
     model_cls = getattr(transformers, model_class)
-    model = model_cls(getattr(transformers, config_class)(**config, **labelled(LABELS[name])))
+    labels = labelled(LABELS[name]) if name in LABELS else {}
+    model = model_cls(getattr(transformers, config_class)(**config, **labels))
     model = modern.perturbed(model, 1000 + seed)
     folder = base.HF_DIR / name
     modern.save(model, folder)
@@ -61,13 +77,14 @@ def make(name: str, model_class: str, config_class: str, config: dict, inputs, s
                   attention_mask=torch.from_numpy(padding_mask).long())  # fmt: skip
     if "modernbert" not in name:
         kwargs["token_type_ids"] = torch.from_numpy(segment_ids).long()
+    names = next((v for k, v in OUTPUTS.items() if model_class.endswith(k)), ("logits",))
     with torch.no_grad():
-        logits = loaded(**kwargs).logits.float().numpy()
+        result = loaded(**kwargs)
     arrays = dict(token_ids=token_ids, segment_ids=segment_ids, padding_mask=padding_mask,
-                  logits=logits)  # fmt: skip
+                  **{n: getattr(result, n).float().numpy() for n in names})  # fmt: skip
     base.write_npz(folder / "reference.npz", arrays)
     header = [
-        f"{model_class}, random init (seed {seed}), labels {LABELS[name]}, transformers "
+        f"{model_class}, random init (seed {seed}), labels {LABELS.get(name)}, transformers "
         f"{transformers.__version__}, torch {torch.__version__}.",
         "",
         "reference.npz:",
@@ -97,6 +114,23 @@ def main() -> None:
             spec["style"], spec["specials"], cfg["vocab_size"], spec["seed"]
         )
         make(name, model_class, config_class, cfg, (token_ids, segment_ids, padding_mask), seed)
+    electra_config = {**electra.COMMON, **electra.CASES["electra_discriminator"][1]}
+    electra_inputs = base.make_inputs("bert", electra.SPECIALS, 100, seed=5)[:3]
+    for seed, family in enumerate(("bert", "albert", "roberta", "electra"), start=31):
+        prefix = {"bert": "Bert", "albert": "Albert", "roberta": "Roberta"}.get(family, "Electra")
+        if family == "electra":
+            cfg, inputs = electra_config, electra_inputs
+        else:
+            spec = base.CASES[family]
+            cfg, inputs = (
+                spec["config"],
+                base.make_inputs(
+                    spec["style"], spec["specials"], spec["config"]["vocab_size"], spec["seed"]
+                )[:3],
+            )
+        for kind, suffix in (("token", "ForTokenClassification"), ("qa", "ForQuestionAnswering")):
+            make(f"{kind}_{family}", prefix + suffix, f"{prefix}Config", cfg, inputs,
+                 seed + (10 if kind == "qa" else 0))  # fmt: skip
     token_ids, padding_mask, _ = modern.make_inputs()
     inputs = (token_ids, np.zeros_like(token_ids), padding_mask)
     for pooling, seed in (("mean", 24), ("cls", 25)):
