@@ -75,11 +75,14 @@ def test_token_and_span_heads_round_trip_with_transformers_logits(family, tmp_pa
             assert diff <= 1e-4, (kind, name, diff)
 
 
-@pytest.mark.parametrize("preset", ["albert_tiny", "roberta_tiny"])
-def test_task_models_built_here_export_and_import_back(preset, tmp_path):
+@pytest.mark.parametrize("preset, extra", [
+    ("albert_tiny", dict(num_groups=1, inner_group_size=2, embedding_dim=8)),
+    ("albert_tiny", dict(embedding_dim=16)),  # E = H: Hugging Face's projection is the identity
+    ("roberta_tiny", {}),
+])  # fmt: skip
+def test_task_models_built_here_export_and_import_back(preset, extra, tmp_path):
     """A tagger and a span model fine-tuned here (their encoder wrapped without its
     pooler, so no config rides on the model) export with the encoder's config."""
-    extra = dict(num_groups=1, inner_group_size=2, embedding_dim=8) if "albert" in preset else {}
     batch = make_batch(TINY["vocabulary_size"])
     for kind, width in (("token", 4), ("span", None)):
         model = build_task_model(preset, _task(kind), width, **TINY, **extra)
@@ -87,6 +90,10 @@ def test_task_models_built_here_export_and_import_back(preset, tmp_path):
             variable.assign(variable + 0.01)
         out = export_huggingface(model, None, tmp_path, f"{preset}-{kind}",
                                  labels=["A", "B", "C", "D"] if width else None)  # fmt: skip
+        if extra.get("embedding_dim") == TINY["hidden_dim"]:
+            mapping = load_file(out / "model.safetensors")
+            assert np.array_equal(mapping["albert.encoder.embedding_hidden_mapping_in.weight"],
+                                  np.eye(16))  # fmt: skip
         values = json.loads((out / "config.json").read_text())
         assert values["architectures"] == [architecture(preset.split("_")[0], kind)]
         assert ("id2label" in values) == (width is not None)

@@ -130,6 +130,20 @@ def assemble_weights(checkpoint: Checkpoint, sentence_head: str | None = None) -
     return {path: array for path, (_, array) in weights.items()}
 
 
+def _without_identity_projection(weights: dict, config) -> dict:
+    """ALBERT with E = H: Hugging Face's projection E -> H is there even then; an identity
+    one (as the export writes) is left out, as the model has none."""
+    kernel, bias = (
+        weights.get("embeddings/projection/kernel"),
+        weights.get("embeddings/projection/bias"),
+    )
+    if kernel is None or config.resolved_embedding_dim != config.hidden_dim:
+        return weights
+    if np.array_equal(kernel, np.eye(len(kernel))) and not np.any(bias):
+        return {k: v for k, v in weights.items() if not k.startswith("embeddings/projection/")}
+    return weights
+
+
 def _has_layer(paths, layer: str) -> bool:
     return any(p.startswith(f"{layer}/") for p in paths)
 
@@ -222,6 +236,7 @@ def from_pretrained(
     config = family.replace(**overrides)
     heads = [o for o in (config.sentence_objective, family.sentence_objective) if o != "none"]
     weights = assemble_weights(checkpoint, sentence_head=(heads or ["nsp"])[0])
+    weights = _without_identity_projection(weights, config)
     if "pooler" not in overrides:
         config = config.replace(pooler=_has_layer(weights, "pooler"))
     name = re.sub(r"\W", "_", checkpoint.folder.name) or "checkpoint"
@@ -317,7 +332,7 @@ def _load_own(folder: Path, task: str, overrides: dict):
     if (folder / "config.json").is_file():
         config = EncoderConfig.from_json_file(folder / "config.json")
         model.bertfam_config = config
-    if task == "encoder" and (folder / REPORT_FILE).is_file():  # as `convert` recorded it
+    if "sequence_output" in model.output and (folder / REPORT_FILE).is_file():  # as converted
         model.bertfam_sentence = json.loads((folder / REPORT_FILE).read_text()).get("sentence")
     report = {
         "source": str(folder),

@@ -69,16 +69,22 @@ def hf_tensors(model, family: str, heads: dict | None = None, config=None) -> di
     config = config or model.bertfam_config
     source, prefix = f"hf_{family}", BASE_PREFIX[family]
     tensors, homeless = {}, []
-    for variable in model.weights:
-        layer, kind = variable.path.rsplit("/", 1)
+    weights = [(v.path, np.asarray(v.numpy(), np.float32)) for v in model.weights]
+    if family == "albert" and not any(p.startswith("embeddings/projection/") for p, _ in weights):
+        # E = H: no projection here, but Hugging Face's ALBERT always has one; the identity
+        # computes the same (and the import drops it again)
+        hidden = config.hidden_dim
+        weights += [("embeddings/projection/kernel", np.eye(hidden, dtype=np.float32)),
+                    ("embeddings/projection/bias", np.zeros(hidden, np.float32))]  # fmt: skip
+    for path, array in weights:
+        layer, kind = path.rsplit("/", 1)
         if heads and layer in heads:  # no base prefix: the head sits beside the base model
             names = [(f"{heads[layer]}.{'weight' if kind == 'kernel' else kind}",
                       kind == "kernel", None)]  # fmt: skip
         else:
-            names = hf_names(source, variable.path, config.inner_group_size)
+            names = hf_names(source, path, config.inner_group_size)
         if not names:
-            homeless.append(variable.path)
-        array = np.asarray(variable.numpy(), np.float32)
+            homeless.append(path)
         for name, transpose, part in names:
             value = np.split(array, 3, axis=-1)[part] if part is not None else array
             value = value.T if transpose else value
