@@ -19,9 +19,10 @@ def add_parser(commands):
         "model.keras, config.json, import_report.json and tokenizer/ to --out. Optional parts "
         "follow the checkpoint: no pooler in the file builds the encoder without one; MLM or "
         "sentence heads the file lacks are initialized fresh (--task pretraining); the report "
-        "lists them. --task classification imports a Hugging Face sequence classifier with "
-        "its head and label names (task.json), ready for `bertfam export`. PyTorch pickles "
-        "are refused.",
+        "lists them. --task classification / token_classification / question_answering "
+        "imports a Hugging Face *ForSequenceClassification / *ForTokenClassification / "
+        "*ForQuestionAnswering with its head and label names (task.json), ready for `bertfam "
+        "export`. PyTorch pickles are refused.",
     )
     parser.add_argument("path", help="checkpoint folder (or .safetensors file / TF1 prefix)")
     parser.add_argument("--out", required=True, help="output folder")
