@@ -64,7 +64,8 @@ class TimeBudget(keras.callbacks.Callback):
         total_steps: the run's upper bound on updates.
         spent_seconds: time already spent by the run this one resumes.
         overhead_seconds: of that time, what its first updates took (compilation).
-        accumulate: micro-batches per update (Keras counts micro-batches).
+        accumulate: micro-batches per update (the optimizer's `iterations` counts
+            updates either way).
 
     `elapsed()` is the run's time spent so far, `overhead_seconds` the time its
     first updates took; `stopped_by` is "budget" when the budget ended the run.
@@ -97,7 +98,8 @@ class TimeBudget(keras.callbacks.Callback):
     def progress(self) -> float:
         """The share of the run done: of the budget after the first updates' overhead,
         or of the updates if further."""
-        updates = int(self.model.optimizer.iterations.numpy()) // self.accumulate
+        # `iterations` counts updates, also when the optimizer accumulates (Keras divides)
+        updates = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
         if self._first:
             return updates / self.total_steps
         left = max(self.budget_seconds - self.overhead_seconds, 1e-9)

@@ -18,6 +18,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_bertfam.errors import TrainingDiverged
+
 PROGRESS = "progress.json"
 
 
@@ -165,3 +167,26 @@ class Checkpoint(DivergenceGuard):
         os.replace(partial_progress, self.folder / PROGRESS)
         if progress["weights"] and progress["weights"] != name:
             (self.folder / progress["weights"]).unlink(missing_ok=True)
+
+
+def diverged_error(where: dict, train, run, backup, micro_steps: int = 1) -> TrainingDiverged:
+    """The error of a `pretrain` run whose loss became NaN or infinite (`where`: the
+    `DivergenceGuard`'s record; `micro_steps`: batches per update it counted), with the
+    run's record updated."""
+    kept = Checkpoint.progress(backup)["epochs_done"] * train.checkpoint_every
+    first = (where["epoch"] - 1) * train.checkpoint_every
+    batch = where["batch"]
+    update = first + -(-batch // micro_steps) if batch else first + train.checkpoint_every
+    run.update_record(status="diverged", diverged={**where, "update": update})
+    kept_text = (
+        f"The last good checkpoint (update {kept}) is kept in {str(backup)!r}. "
+        if kept
+        else "No checkpoint had been written yet. "
+    )
+    return TrainingDiverged(
+        f"the loss became {where['loss']} at update {update}; training stopped and no "
+        f"model was written from the diverged weights. {kept_text}Try a lower learning "
+        f"rate (learning_rate={train.learning_rate}) or gradient clipping. (Under XLA, "
+        "invalid inputs also show as NaN: token ids outside the vocabulary, mask "
+        "positions outside the sequence.)"
+    )

@@ -46,10 +46,10 @@ def predict_and_score(model, data: dict, task: str, labels, batch_size: int,
     dataset = batches(data["features"], {"index": np.arange(count, dtype=np.int32)}, batch_size,
                       sequence_length, pad_id)  # fmt: skip
     restored = {}
-    for x, y in dataset:
+    for x, y in dataset.as_numpy_iterator():  # numpy: what every backend's model takes
         for name, value in model.predict_on_batch(x).items():
             column = restored.setdefault(name, [None] * count)
-            for index, row in zip(y["index"].numpy(), np.asarray(value), strict=True):
+            for index, row in zip(y["index"], np.asarray(value), strict=True):
                 column[index] = row
     return tasks.get(task).score(restored, data, labels, null_threshold)
 

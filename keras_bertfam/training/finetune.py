@@ -52,7 +52,7 @@ def finetune(model, train, dev=None, task: str = tasks.DEFAULT, out="runs/finetu
              warmup_ratio: float = 0.1, weight_decay: float = 0.01, clipnorm: float | None = None,
              sequence_length: int = 128, pooling: str | None = None, dropout: float = 0.1,
              head_init: str = "fan_in_uniform", patience: int = 2, bucketing: bool = True,
-             jit: bool = False, seed: int = 0, tokenizer=None, verbose: int = 1,
+             jit: bool | None = None, seed: int = 0, tokenizer=None, verbose: int = 1,
              header: str = "auto", overwrite: bool = False, callbacks=(),
 ) -> dict:  # fmt: skip
     """Fine-tune `model` (a checkpoint path or an encoder `keras.Model`) on `train`.
@@ -76,7 +76,8 @@ def finetune(model, train, dev=None, task: str = tasks.DEFAULT, out="runs/finetu
             on fortunes topics, not clipping trained faster: see the README.)
         patience: epochs without a better dev loss before stopping.
         bucketing: length-bucketed batches (False: pad every batch to max length).
-        jit: XLA-compile the step (each bucket shape compiles once).
+        jit: XLA-compile the step (each bucket shape compiles once); None: on
+            TensorFlow no, on JAX yes (jax.jit, as JAX runs; False runs eagerly).
         header: classification TSV header row: "auto", "yes" or "no".
         callbacks: more Keras callbacks for `fit`.
 
@@ -89,6 +90,11 @@ def finetune(model, train, dev=None, task: str = tasks.DEFAULT, out="runs/finetu
     import keras
 
     _check_arguments(locals())  # every argument, before anything is read
+    if keras.backend.backend() == "jax":
+        from keras_bertfam.training.jax_devices import one_device
+
+        one_device("finetune")  # before TensorFlow (the input pipeline) starts
+    jit = keras.backend.backend() == "jax" if jit is None else jit
     keras.utils.set_random_seed(seed)
     out = Path(out)
     source = Path(model) if isinstance(model, str | Path) else None

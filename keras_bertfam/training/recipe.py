@@ -63,12 +63,13 @@ import keras
 from keras_bertfam.data.pipeline import DataConfig, iter_instances, pretraining_dataset
 from keras_bertfam.data.records import MANIFEST, load_data, open_data
 from keras_bertfam.data.tokenizers import load_tokenizer
-from keras_bertfam.errors import InputError, TrainingDiverged, WriteError, disk_full
+from keras_bertfam.errors import InputError, WriteError, disk_full
 from keras_bertfam.models.builders import build_pretrainer
 from keras_bertfam.models.config import EncoderConfig
 from keras_bertfam.models.electra import ElectraPretrainer, electra_batches
+from keras_bertfam.training import jax_devices
 from keras_bertfam.training.budget import budget_clock
-from keras_bertfam.training.callbacks import Checkpoint, Throughput
+from keras_bertfam.training.callbacks import Checkpoint, Throughput, diverged_error
 from keras_bertfam.training.config import TrainConfig
 from keras_bertfam.training.loop import fit_distributed
 from keras_bertfam.training.optimizers import build_optimizer
@@ -192,6 +193,7 @@ def pretrain(
     train = train or TrainConfig()
     strategy = get_strategy(train.strategy, train.tpu_address)  # before any TF op runs
     multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    jax_devices.check_batch_size(strategy, train.batch_size)  # DataParallel splits it evenly
     if multi_worker and train.budget_seconds is not None:
         raise InputError(
             f"budget_seconds={train.budget_seconds:g} is for one process (each worker's clock "
@@ -248,8 +250,12 @@ def _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker, 
 
     out = run.path
     # Keras' fit cannot train under multi-worker, and its optimizer's accumulation fails
-    # under any strategy: both run in fit_distributed, which accumulates in the step.
-    own_loop = multi_worker or train.accumulate > 1
+    # under any tf.distribute strategy: both run in fit_distributed, which accumulates in
+    # the step. On JAX, model.fit trains and Keras' optimizer accumulates.
+    own_loop = multi_worker or (
+        train.accumulate > 1 and not isinstance(strategy, jax_devices.JaxDevices)
+    )
+    micro = jax_devices.micro_steps(own_loop, train)  # batches per update that fit counts
     progress = Checkpoint.progress(out / BACKUP)
     done = progress["epochs_done"]
     if done:  # resuming: skip the batches the interrupted run had consumed
@@ -260,7 +266,7 @@ def _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker, 
             tf.data.experimental.AutoShardPolicy.DATA
         )
         dataset = dataset.with_options(options)
-    throughput = Throughput(train.batch_size * train.accumulate * data_cfg.sequence_length)
+    throughput = Throughput(train.batch_size * train.accumulate // micro * data_cfg.sequence_length)
     clock = budget_clock(train, progress.get("elapsed_seconds", 0.0),
                          progress.get("overhead_seconds", 0.0))  # fmt: skip
     checkpoint = Checkpoint(out / BACKUP, clock=clock)
@@ -273,10 +279,10 @@ def _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker, 
                                        initial)  # fmt: skip
     seconds = time.perf_counter() - start
     if checkpoint.diverged is not None:
-        raise _diverged(checkpoint.diverged, train, run)
+        raise diverged_error(checkpoint.diverged, train, run, out / BACKUP, micro)
     history_all = Checkpoint.progress(out / BACKUP)["history"]
     summary = {
-        "steps": int(model.optimizer.iterations.numpy()),
+        "steps": int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
         "epochs_run_now": len(history.epoch),
         "resumed_from_epoch": done,
         "global_batch": train.batch_size * train.accumulate,
@@ -290,6 +296,7 @@ def _train(model_config, dataset, tok, data_cfg, train, strategy, multi_worker, 
         "final": {k: v[-1] for k, v in history_all.items() if v},
         "train_config": dataclasses.asdict(train),
         "tensorflow": tf.__version__,
+        **jax_devices.backend_versions(),
     }
     if clock is not None:
         summary.update(budget_seconds=train.budget_seconds, elapsed_seconds=clock.elapsed(),
@@ -306,6 +313,7 @@ def _fit(model_config, train, strategy, own_loop, dataset, callbacks, validation
     """Build and compile the pretrainer under `train`'s precision and `strategy` (with
     `initial`'s weights, `init_from.load_initial`), and fit it; returns (model, history,
     what `init_from.initialize` reports, or None)."""
+    micro = jax_devices.micro_steps(own_loop, train)  # batches per update that fit counts
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(train.precision)
     try:
@@ -321,14 +329,15 @@ def _fit(model_config, train, strategy, own_loop, dataset, callbacks, validation
                                         train.global_clipnorm, power=train.decay_power,
                                         beta_1=train.beta_1, beta_2=train.beta_2,
                                         epsilon=train.epsilon, schedule=train.schedule,
-                                        decay_steps=train.decay_steps,
+                                        decay_steps=train.decay_steps, accumulate=micro,
                                         clocked=train.budget_seconds is not None)  # fmt: skip
             compile_pretrainer(model, optimizer, train.jit)
         if isinstance(model, ElectraPretrainer):  # it reads the MLM targets as inputs too
             dataset = electra_batches(dataset)
             validation_data = validation_data and electra_batches(validation_data)
         fit_args = dict(epochs=train.steps // train.checkpoint_every,
-                        steps_per_epoch=train.checkpoint_every, validation_data=validation_data,
+                        steps_per_epoch=train.checkpoint_every * micro,
+                        validation_data=validation_data,
                         validation_steps=validation_steps, verbose=train.verbose,
                         callbacks=callbacks)  # fmt: skip
         try:
@@ -336,7 +345,8 @@ def _fit(model_config, train, strategy, own_loop, dataset, callbacks, validation
                 history = fit_distributed(model, dataset, jit=train.jit,
                                           accumulate=train.accumulate, **fit_args)  # fmt: skip
             else:
-                history = model.fit(dataset, shuffle=False, **fit_args)
+                with jax_devices.fit_scope(strategy):  # JAX: DataParallel lays out the batches
+                    history = model.fit(dataset, shuffle=False, **fit_args)
         except Exception as err:
             if not disk_full(err):
                 raise
@@ -348,26 +358,6 @@ def _fit(model_config, train, strategy, own_loop, dataset, callbacks, validation
     finally:
         keras.config.set_dtype_policy(previous_policy)
     return model, history, initialized
-
-
-def _diverged(where: dict, train, run) -> TrainingDiverged:
-    """The error of a run whose loss became NaN or infinite (and its record updated)."""
-    kept = Checkpoint.progress(run.path / BACKUP)["epochs_done"] * train.checkpoint_every
-    first = (where["epoch"] - 1) * train.checkpoint_every
-    update = first + where["batch"] if where["batch"] else first + train.checkpoint_every
-    run.update_record(status="diverged", diverged={**where, "update": update})
-    kept_text = (
-        f"The last good checkpoint (update {kept}) is kept in {str(run.path / BACKUP)!r}. "
-        if kept
-        else "No checkpoint had been written yet. "
-    )
-    return TrainingDiverged(
-        f"the loss became {where['loss']} at update {update}; training stopped and no "
-        f"model was written from the diverged weights. {kept_text}Try a lower learning "
-        f"rate (learning_rate={train.learning_rate}) or gradient clipping. (Under XLA, "
-        "invalid inputs also show as NaN: token ids outside the vocabulary, mask "
-        "positions outside the sequence.)"
-    )
 
 
 def _write_outputs(run, model, model_config, data_cfg, tok, summary):

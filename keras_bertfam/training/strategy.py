@@ -8,6 +8,11 @@
 - "auto": TPU if `tpu_address` is given, multi-worker if `TF_CONFIG` names
   several workers, mirrored on more than one GPU, otherwise one device.
 
+On the JAX backend the same names give a `jax_devices.JaxDevices` instead:
+"auto" is `keras.distribution.DataParallel` over `jax.devices()` when there are
+several, "one" one device; the `tf.distribute` names raise `BackendError`
+saying so.
+
 Example:
 
 >>> from keras_bertfam.training.strategy import get_strategy
@@ -34,14 +39,18 @@ def _workers_in_tf_config() -> int:
 
 
 def get_strategy(name: str = "auto", tpu_address: str | None = None):
-    """The `tf.distribute.Strategy` called `name` (see the module docstring)."""
+    """The `tf.distribute.Strategy` called `name` (see the module docstring); on JAX,
+    a `jax_devices.JaxDevices`."""
+    if name not in STRATEGIES:
+        raise InputError(f"strategy={name!r} is not one of {list(STRATEGIES)}")
+    if requires.backend_name() == "jax":
+        from keras_bertfam.training.jax_devices import jax_devices
+
+        return jax_devices(name, tpu_address)
     tf = requires.tensorflow_backend(
         f"strategy={name!r} (tf.distribute)",
         instead="on JAX, keras.distribution.DataParallel shards batches over the devices",
     )
-
-    if name not in STRATEGIES:
-        raise InputError(f"strategy={name!r} is not one of {list(STRATEGIES)}")
     # Multi-worker and TPU strategies must be created before TensorFlow runs any op,
     # so they are decided without touching the runtime.
     if name == "auto" and tpu_address:
