@@ -29,7 +29,9 @@ setup(
         "matplotlib>=3.7",
     ],
     extras_require={
-        # tensorflow-hub + tf-keras: the TF-Hub client the tfhub export is tested with
+        # tensorflow-hub + tf-keras: the TF-Hub client the tfhub export is tested with;
+        # jax (CPU): training on the JAX backend beside TensorFlow (tests/test_jax_training.py;
+        # its numpy and ml_dtypes requirements agree with tensorflow 2.20's)
         "dev": [
             "pytest>=8",
             "pytest-xdist>=3.5",
@@ -37,6 +39,7 @@ setup(
             "scikit-learn>=1.3",
             "tensorflow-hub==0.16.1",
             "tf-keras~=2.20.0",
+            "jax[cpu]==0.10.2",
         ],
         # a peer of benchmarks/ (python -m benchmarks), when installed
         "bench": ["tf-models-official~=2.20.0"],
