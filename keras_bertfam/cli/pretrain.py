@@ -27,7 +27,8 @@ def add_parser(commands):
 
     parser = commands.add_parser(
         "pretrain",
-        help="pretrain a model with model.fit (tf.distribute, XLA, mixed precision, LAMB/AdamW)",
+        help="pretrain a model with model.fit (tf.distribute, or keras.distribution on JAX; XLA, "
+        "mixed precision, LAMB/AdamW)",
         description="Pretrain from a create-data folder (--data) or text with dynamic masking "
         "(--corpus + --tokenizer). Run again, the same command resumes an unfinished run in "
         "--out (--steps may grow) or reports a finished one; --out holding anything else is "
@@ -86,7 +87,13 @@ def add_parser(commands):
         default=None,
         help="XLA-compile the train step; " + default("jit"),
     )
-    parser.add_argument("--strategy", choices=STRATEGIES, help=default("strategy"))
+    parser.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        help=default("strategy") + "; with KERAS_BACKEND=jax: auto is "
+        "keras.distribution.DataParallel over jax.devices() when there are several, one is "
+        "one device (the other names are tf.distribute's)",
+    )
     parser.add_argument("--tpu", help="TPU address (with --strategy tpu or auto)")
     parser.add_argument(
         "--checkpoint-every",
