@@ -18,6 +18,11 @@ from keras_bertfam.kinds import OPTIMIZERS, PRECISIONS, SCHEDULES, STRATEGIES
 from keras_bertfam.recipes import list_recipes
 from keras_bertfam.training.config import TrainConfig
 
+ON_JAX = (
+    "; with KERAS_BACKEND=jax: auto is keras.distribution.DataParallel over jax.devices() when "
+    "there are several, one is one device (the other names are tf.distribute's)"
+)
+
 
 def add_parser(commands):
     train = field_defaults(TrainConfig)
@@ -87,13 +92,7 @@ def add_parser(commands):
         default=None,
         help="XLA-compile the train step; " + default("jit"),
     )
-    parser.add_argument(
-        "--strategy",
-        choices=STRATEGIES,
-        help=default("strategy") + "; with KERAS_BACKEND=jax: auto is "
-        "keras.distribution.DataParallel over jax.devices() when there are several, one is "
-        "one device (the other names are tf.distribute's)",
-    )
+    parser.add_argument("--strategy", choices=STRATEGIES, help=default("strategy") + ON_JAX)
     parser.add_argument("--tpu", help="TPU address (with --strategy tpu or auto)")
     parser.add_argument(
         "--checkpoint-every",

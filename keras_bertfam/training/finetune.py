@@ -39,6 +39,7 @@ from keras_bertfam.training.evaluate import (
     load_finetuned,
     predict_and_score,
 )
+from keras_bertfam.training.jax_devices import finetune_jit
 from keras_bertfam.training.run_folder import RunFolder
 from keras_bertfam.validate import require_choice, require_int, require_number
 
@@ -90,11 +91,7 @@ def finetune(model, train, dev=None, task: str = tasks.DEFAULT, out="runs/finetu
     import keras
 
     _check_arguments(locals())  # every argument, before anything is read
-    if keras.backend.backend() == "jax":
-        from keras_bertfam.training.jax_devices import one_device
-
-        one_device("finetune")  # before TensorFlow (the input pipeline) starts
-    jit = keras.backend.backend() == "jax" if jit is None else jit
+    jit = finetune_jit(jit)  # on JAX, also before TensorFlow (the input pipeline) starts
     keras.utils.set_random_seed(seed)
     out = Path(out)
     source = Path(model) if isinstance(model, str | Path) else None

@@ -158,3 +158,13 @@ def micro_steps(own_loop: bool, train) -> int:
     """Batches `model.fit` counts per update: `train.accumulate` when Keras' optimizer
     accumulates (model.fit, JAX), 1 when `loop.fit_distributed` does (it counts updates)."""
     return 1 if own_loop else train.accumulate
+
+
+def finetune_jit(jit: bool | None) -> bool:
+    """`finetune`'s `jit`: None is the backend's default (JAX: on, TensorFlow: off). On JAX
+    this also prepares its one device (`one_device`)."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        one_device("finetune")
+    return keras.backend.backend() == "jax" if jit is None else jit
