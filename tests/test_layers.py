@@ -13,6 +13,7 @@ from keras_bertfam.layers import (
     FoldChoices,
     MaskedLMBias,
     MaskedLMHead,
+    PackedSequences,
     Pooler,
     PositionEmbedding,
     ReplacedTokenHead,
@@ -228,6 +229,18 @@ def test_unfold_choices_contract(tmp_path):
     scores = RNG.normal(size=(2, 3, 1)).astype("float32")
     _, out = contract(tmp_path, layer, {"scores": scores}, (2, 3), Weights(0, 0, 0))
     np.testing.assert_array_equal(out["output"], scores[..., 0])
+
+
+def test_packed_sequences_contract(tmp_path):
+    """Positions restart at each sequence; slots point at each sequence's first token."""
+    ids = np.array([[1, 1, 2, 2, 2, 0], [1, 2, 3, 3, 0, 0]], "int32")
+    shapes = {"padding_mask": (2, 6), "positions": (2, 6), "starts": (2, 3), "present": (2, 3)}
+    _, out = contract(tmp_path, lambda d: PackedSequences(3, dtype=d), {"sequence_ids": ids},
+                      shapes, Weights(0, 0, 0))  # fmt: skip
+    np.testing.assert_array_equal(out["positions"], [[0, 1, 0, 1, 2, 0], [0, 0, 0, 1, 0, 1]])
+    np.testing.assert_array_equal(out["starts"], [[0, 2, 0], [0, 1, 2]])
+    np.testing.assert_array_equal(out["present"], [[True, True, False], [True, True, True]])
+    np.testing.assert_array_equal(out["padding_mask"], ids > 0)
 
 
 def test_every_public_layer_has_a_contract_test():

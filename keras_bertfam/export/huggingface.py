@@ -38,6 +38,7 @@ from keras_bertfam import tasks
 from keras_bertfam.errors import InputError, OutputExistsError
 from keras_bertfam.export.hf_config import UnexpressibleError, family_of, hf_config
 from keras_bertfam.models.electra import ElectraPretrainer, electra_parts
+from keras_bertfam.models.packed import plain_for_export
 
 SUFFIX = "-hf"
 BASE_PREFIX = {"bert": "bert.", "albert": "albert.", "roberta": "roberta.",
@@ -136,6 +137,7 @@ def export_huggingface(model, tokenizer, root="saved_models", name: str = "model
     target = Path(root) / f"{name}{SUFFIX}"
     if target.exists() and not overwrite:
         raise OutputExistsError(f"{str(target)!r} exists; pass overwrite=True to replace it")
+    model = plain_for_export(model, "the Hugging Face export")
     task = tasks.task_of(model)
     if sentence and (task is not None or "sequence_output" not in model.output):
         raise InputError("a sentence-transformers layout (sentence=...) is for an encoder")

@@ -47,6 +47,7 @@ from keras_bertfam import requires, tasks
 from keras_bertfam.deprecation import renamed_keywords
 from keras_bertfam.errors import InputError, OutputExistsError
 from keras_bertfam.models.builders import encoder_of, segment_rows
+from keras_bertfam.models.packed import plain_for_export
 from keras_bertfam.tasks.spans import MAX_ANSWER_TOKENS  # noqa: F401  (exported name)
 
 ENCODER = "encoder"  # what a model without a task head serves
@@ -87,6 +88,7 @@ def export_saved_model(
         pairs: the classifier reads sentence pairs (`text`, `text_b`).
     """
     tf = requires.tensorflow_backend("SavedModel export", instead=requires.EXPORT_ELSEWHERE)
+    model = plain_for_export(model, "the SavedModel export")
 
     spec = tasks.task_of(model)
     if spec is not None and not spec.exportable:

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from keras_bertfam.errors import InputError, OutputExistsError
 from keras_bertfam.models.builders import segment_rows
+from keras_bertfam.models.packed import plain_for_export
 
 SUFFIX = "-tfhub"
 
@@ -66,6 +67,7 @@ def export_tfhub(
     from keras_bertfam.export.tfhub_preprocess import legacy_attributes, preprocess_module
 
     tf = requires.tensorflow_backend("TF-Hub export", instead=requires.EXPORT_ELSEWHERE)
+    model = plain_for_export(model, "the TF-Hub export")
     target = tfhub_folder(root, name)
     if target.exists() and not overwrite:
         raise OutputExistsError(f"{str(target)!r} exists; pass overwrite=True to replace it")

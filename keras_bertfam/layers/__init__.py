@@ -9,6 +9,7 @@ from keras_bertfam.layers.heads import (
     SentenceHead,
     masked_lm_logits,
 )
+from keras_bertfam.layers.packing import PackedSequences
 from keras_bertfam.layers.positions import PositionEmbedding, RotaryEmbedding
 from keras_bertfam.layers.replace import ReplaceTokens
 from keras_bertfam.layers.rtd_head import ReplacedTokenHead
@@ -27,6 +28,7 @@ __all__ = [
     "FoldChoices",
     "MaskedLMBias",
     "MaskedLMHead",
+    "PackedSequences",
     "Pooler",
     "PositionEmbedding",
     "ReplaceTokens",

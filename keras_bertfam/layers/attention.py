@@ -63,6 +63,11 @@ class SelfAttention(Residual):
             base (angles and rotation in float32 under any dtype policy).
         local_window: optional int: a sliding window (keys within
             local_window // 2 positions); None attends globally.
+        positions: optional [batch, seq] int: the rotary positions of packed
+            rows (each sequence from 0; see `PackedSequences`).
+        sequence_ids: optional [batch, seq] int: packed rows; the sliding
+            window then stays inside each sequence (global attention takes the
+            block-diagonal `attention_mask` [batch, 1, seq, seq]).
 
     Returns:
         [batch, seq, H].
@@ -92,12 +97,13 @@ class SelfAttention(Residual):
         self.output_dense = self._dense(hidden, "output", (*input_shape[:-1], hidden))
         self.probs_dropout = keras.layers.Dropout(self.attention_dropout, dtype=self.dtype_policy)
 
-    def transform(self, x, attention_mask, training, rotary_theta=None, local_window=None):
+    def transform(self, x, attention_mask, training, rotary_theta=None, local_window=None,
+                  positions=None, sequence_ids=None):  # fmt: skip
         batch, seq = ops.shape(x)[0], ops.shape(x)[1]
         qkv = ops.reshape(self.qkv(x), (batch, seq, 3, self.num_heads, self.head_dim))
         q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
         if rotary_theta is not None:
-            angles = rotary_angles(seq, self.head_dim, rotary_theta)
+            angles = rotary_angles(seq, self.head_dim, rotary_theta, positions)
             q, k = apply_rotary(q, *angles), apply_rotary(k, *angles)
         q = q * ops.cast(attention_scale(self.head_dim), q.dtype)
         half = None if local_window is None else max(local_window // 2, 1)
@@ -105,8 +111,13 @@ class SelfAttention(Residual):
         if half is None or (static_seq is not None and half >= static_seq - 1):
             context = self._global(q, k, v, attention_mask, training)  # the window holds all
         else:
-            key_mask = None if attention_mask is None else attention_mask[:, 0, 0, :]
-            context = self._local(q, k, v, key_mask, half, training)
+            if sequence_ids is not None:
+                key_ids = ops.cast(sequence_ids, "int32")
+            elif attention_mask is not None:
+                key_ids = ops.cast(attention_mask[:, 0, 0, :], "int32")
+            else:
+                key_ids = None
+            context = self._local(q, k, v, key_ids, half, training, sequence_ids is not None)
         context = ops.reshape(context, (batch, seq, self.num_heads * self.head_dim))
         return self.output_dense(context)
 
@@ -129,9 +140,10 @@ class SelfAttention(Residual):
         active_dropout = bool(training) and self.attention_dropout > 0
         return keras.backend.backend() in FUSED_BACKENDS and not active_dropout
 
-    def _local(self, q, k, v, key_mask, half, training):
+    def _local(self, q, k, v, key_ids, half, training, packed=False):
         """Attention within |i - j| <= half, in blocks of `half` queries: block t attends
-        to key blocks t - 1, t and t + 1, which hold every key its queries may see."""
+        to key blocks t - 1, t and t + 1, which hold every key its queries may see.
+        `key_ids` > 0 marks real keys; `packed`: a query sees only keys of its id."""
         batch, seq = ops.shape(q)[0], ops.shape(q)[1]
         blocks = (seq + half - 1) // half
         pad = blocks * half - seq
@@ -146,9 +158,13 @@ class SelfAttention(Residual):
         scores = ops.einsum("btqnd,btknd->btnqk", queries, windows(k))
         distance = ops.arange(3 * half)[None, :] - half - ops.arange(half)[:, None]
         allowed = ops.abs(distance) <= half  # [half, 3 half]
-        keys = ops.ones((batch, seq), "int32") if key_mask is None else ops.cast(key_mask, "int32")
+        keys = ops.ones((batch, seq), "int32") if key_ids is None else key_ids
         real = windows(keys) > 0  # padding, and the blocks' margins, are no keys
         allowed = ops.logical_and(allowed[None, None, None], real[:, :, None, None, :])
+        if packed:  # a query's own sequence only
+            own = ops.reshape(ops.pad(keys, [[0, 0], [0, pad]]), (batch, blocks, half))
+            same = ops.equal(own[:, :, :, None], windows(keys)[:, :, None, :])
+            allowed = ops.logical_and(allowed, same[:, :, None])
         scores = ops.where(allowed, scores, large_negative(scores.dtype))
         probs = self.probs_dropout(ops.softmax(scores, axis=-1), training=training)
         context = ops.einsum("btnqk,btknd->btqnd", probs, windows(v))

@@ -38,7 +38,7 @@ from keras import ops
 
 from keras_bertfam.errors import InputError
 
-SEQUENCE_INPUTS = ("token_ids", "segment_ids", "padding_mask")
+SEQUENCE_INPUTS = ("token_ids", "segment_ids", "padding_mask", "sequence_ids")
 
 
 def _values_if_concrete(x):

@@ -51,6 +51,7 @@ from keras_bertfam.layers.attention import SelfAttention
 from keras_bertfam.layers.common import padding_to_attention_mask, register
 from keras_bertfam.layers.feedforward import FeedForward
 from keras_bertfam.layers.norms import make_norm
+from keras_bertfam.layers.packing import block_diagonal_mask
 
 
 @register
@@ -101,6 +102,11 @@ class EncoderStack(keras.layers.Layer):
     Call arguments:
         x: [batch, seq, H] float.
         padding_mask: [batch, seq], 1 for real tokens and 0 for padding, or None.
+        sequence_ids: optional [batch, seq] int: packed rows (0 padding, 1..K
+            the sequences; see `PackedSequences`): attention stays inside each
+            sequence, in place of `padding_mask`.
+        positions: optional [batch, seq] int: rotary positions of packed rows
+            (each sequence from 0).
 
     Returns:
         [batch, seq, H].
@@ -201,7 +207,8 @@ class EncoderStack(keras.layers.Layer):
             dtype=self.dtype_policy,
         )
 
-    def build(self, x_shape, padding_mask_shape=None):
+    def build(self, x_shape, padding_mask_shape=None, sequence_ids_shape=None,
+              positions_shape=None):  # fmt: skip
         input_shape = x_shape
         first = self.attention_plan[0]
         self.attention_layers = [
@@ -232,19 +239,24 @@ class EncoderStack(keras.layers.Layer):
                                               self.dtype_policy, "final_layer_norm")  # fmt: skip
             self.final_layer_norm.build(input_shape)
 
-    def call(self, x, padding_mask=None, training=None):
+    def call(self, x, padding_mask=None, sequence_ids=None, positions=None, training=None):
         mask = None if padding_mask is None else padding_to_attention_mask(padding_mask)
+        packed = {}
+        if sequence_ids is not None:
+            mask = block_diagonal_mask(sequence_ids)
+            packed = dict(sequence_ids=sequence_ids, positions=positions)
         blocks = zip(self.attention_plan, self.feedforward_plan, self.layer_windows,
                      self.layer_thetas, strict=True)  # fmt: skip
         for a, f, window, theta in blocks:
             x = self.attention_layers[a](x, mask, training=training, local_window=window,
-                                         rotary_theta=theta)  # fmt: skip
+                                         rotary_theta=theta, **packed)  # fmt: skip
             x = self.feedforward_layers[f](x, training=training)
         if self.final_layer_norm is not None:
             x = self.final_layer_norm(x)
         return x
 
-    def compute_output_shape(self, x_shape, padding_mask_shape=None):
+    def compute_output_shape(self, x_shape, padding_mask_shape=None, sequence_ids_shape=None,
+                             positions_shape=None):  # fmt: skip
         return x_shape
 
     def get_config(self):

@@ -34,6 +34,7 @@ from keras_bertfam.kinds import HEAD_INITS
 from keras_bertfam.layers import checks
 from keras_bertfam.layers.common import activation, initializer, register
 from keras_bertfam.layers.norms import make_norm
+from keras_bertfam.layers.packing import gather_slots
 
 
 @register
@@ -52,9 +53,11 @@ class Pooler(keras.layers.Layer):
 
     Call arguments:
         sequence_output: [batch, seq, H] float.
+        starts: optional [batch, K] int: the first token of each packed sequence
+            (`PackedSequences`); the pooler then reads each of them.
 
     Returns:
-        [batch, H].
+        [batch, H], or [batch, K, H] with `starts`.
 
     Example:
 
@@ -86,12 +89,15 @@ class Pooler(keras.layers.Layer):
             )
             self.dense.build((input_shape[0], input_shape[-1]))
 
-    def call(self, sequence_output):
-        first = sequence_output[:, 0, :]
+    def call(self, sequence_output, starts=None):
+        first = (
+            sequence_output[:, 0, :] if starts is None else gather_slots(sequence_output, starts)
+        )
         return first if self.dense is None else self.dense(first)
 
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[-1])
+    def compute_output_shape(self, sequence_output_shape, starts_shape=None):
+        batch, width = sequence_output_shape[0], sequence_output_shape[-1]
+        return (batch, width) if starts_shape is None else (batch, starts_shape[1], width)
 
     def get_config(self):
         config = super().get_config()

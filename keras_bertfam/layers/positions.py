@@ -43,6 +43,8 @@ class PositionEmbedding(keras.layers.Layer):
 
     Call arguments:
         x: [batch, seq, E] float (the token embeddings).
+        positions: optional [batch, seq] int: each token's position (packed
+            sequences restart at 0, see `PackedSequences`); default 0 .. seq-1.
 
     Returns:
         [batch, seq, E]: `x` plus the positions. A sequence longer than
@@ -72,7 +74,12 @@ class PositionEmbedding(keras.layers.Layer):
             initializer=initializer(self.initializer_range),
         )
 
-    def call(self, x):
+    def call(self, x, positions=None):
+        if positions is not None:  # below seq <= max_sequence_length (checked next)
+            checks.check_length(_length(x), self.max_sequence_length, "token_ids",
+                                "max_sequence_length")  # fmt: skip
+            rows = ops.take(self.embeddings, ops.cast(positions, "int32") + self.offset, axis=0)
+            return x + ops.cast(rows, x.dtype)
         return add_learned_positions(x, self.embeddings, self.offset, self.max_sequence_length)
 
     def compute_output_shape(self, input_shape):
@@ -88,10 +95,14 @@ class PositionEmbedding(keras.layers.Layer):
         return config
 
 
+def _length(x):
+    return x.shape[1] if x.shape[1] is not None else ops.shape(x)[1]
+
+
 def add_learned_positions(x, table, offset: int, max_sequence_length: int):
     """`x` [batch, seq, E] plus rows `offset .. offset + seq - 1` of `table`, the length
     checked against `max_sequence_length`."""
-    seq_len = x.shape[1] if x.shape[1] is not None else ops.shape(x)[1]
+    seq_len = _length(x)
     seq_len = checks.check_length(seq_len, max_sequence_length, "token_ids", "max_sequence_length")
     if isinstance(seq_len, int):
         positions = ops.slice(ops.convert_to_tensor(table), (offset, 0), (seq_len, table.shape[-1]))

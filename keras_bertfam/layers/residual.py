@@ -52,7 +52,8 @@ class Residual(keras.layers.Layer):
         layer.build(input_shape)
         return layer
 
-    def build(self, x_shape, attention_mask_shape=None):
+    def build(self, x_shape, attention_mask_shape=None, positions_shape=None,
+              sequence_ids_shape=None):  # fmt: skip
         self.layer_norm = None
         if self.use_norm:
             self.layer_norm = make_norm(self.norm, self.layer_norm_epsilon, self.use_bias,
@@ -61,10 +62,13 @@ class Residual(keras.layers.Layer):
         self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         self.build_transform(x_shape)
 
-    def call(self, x, attention_mask=None, training=None, rotary_theta=None, local_window=None):
-        """`rotary_theta` and `local_window` reach the attention's transform (see
-        `SelfAttention`)."""
+    def call(self, x, attention_mask=None, training=None, rotary_theta=None, local_window=None,
+             positions=None, sequence_ids=None):  # fmt: skip
+        """`rotary_theta`, `local_window`, `positions` and `sequence_ids` reach the
+        attention's transform (see `SelfAttention`)."""
         where = dict(rotary_theta=rotary_theta, local_window=local_window)
+        if positions is not None or sequence_ids is not None:  # packed rows (attention only)
+            where.update(positions=positions, sequence_ids=sequence_ids)
         if self.norm_first:
             inner = self.layer_norm(x) if self.layer_norm is not None else x
             y = self.transform(inner, attention_mask, training, **where)
@@ -72,7 +76,8 @@ class Residual(keras.layers.Layer):
         y = self.transform(x, attention_mask, training, **where)
         return self.layer_norm(x + self.dropout_layer(y, training=training))
 
-    def compute_output_shape(self, x_shape, attention_mask_shape=None):
+    def compute_output_shape(self, x_shape, attention_mask_shape=None, positions_shape=None,
+                             sequence_ids_shape=None):  # fmt: skip
         return x_shape
 
     def get_config(self):

@@ -26,6 +26,7 @@ from keras import ops
 
 from keras_bertfam.errors import InputError
 from keras_bertfam.layers.common import large_negative, register
+from keras_bertfam.layers.packing import gather_slots, sequence_layout
 
 POOLING_MODES = ("cls", "mean")
 
@@ -38,15 +39,19 @@ class SequencePooling(keras.layers.Layer):
         mode: str, default "cls". "cls": the first token's hidden state;
             "mean": the mean over the real tokens (over every position when no
             `padding_mask` is given).
+        max_sequences: int, default 0. K, the slots of packed rows (needed
+            with `sequence_ids`).
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
         sequence_output: [batch, seq, H] float.
         padding_mask: [batch, seq], 1 for real tokens and 0 for padding, or
             None (used by "mean").
+        sequence_ids: optional [batch, seq] int: packed rows (`PackedSequences`);
+            each of the K sequences is pooled on its own.
 
     Returns:
-        [batch, H].
+        [batch, H], or [batch, K, H] with `sequence_ids`.
 
     Example:
 
@@ -60,25 +65,45 @@ class SequencePooling(keras.layers.Layer):
     [[2.0, 3.0, 4.0, 5.0]]
     """
 
-    def __init__(self, mode="cls", **kwargs):
+    def __init__(self, mode="cls", max_sequences=0, **kwargs):
         super().__init__(**kwargs)
         if mode not in POOLING_MODES:
             raise InputError(f"pooling mode={mode!r} is not one of {list(POOLING_MODES)}")
         self.mode = mode
+        self.max_sequences = max_sequences
 
-    def call(self, sequence_output, padding_mask=None):
+    def call(self, sequence_output, padding_mask=None, sequence_ids=None):
+        if sequence_ids is not None:
+            return self._per_sequence(sequence_output, sequence_ids)
         if self.mode == "cls" or padding_mask is None:
             return sequence_output[:, 0] if self.mode == "cls" else ops.mean(sequence_output, 1)
         weights = ops.cast(padding_mask, sequence_output.dtype)[:, :, None]
         total = ops.sum(sequence_output * weights, axis=1)
         return total / ops.maximum(ops.sum(weights, axis=1), ops.cast(1e-9, weights.dtype))
 
-    def compute_output_shape(self, sequence_output_shape, padding_mask_shape=None):
+    def _per_sequence(self, sequence_output, sequence_ids):
+        """[batch, K, H]: the first token or the mean of each packed sequence."""
+        if not self.max_sequences:
+            raise InputError("sequence_ids (packed rows) need SequencePooling(max_sequences=K)")
+        if self.mode == "cls":
+            starts = sequence_layout(sequence_ids, self.max_sequences)["starts"]
+            return gather_slots(sequence_output, starts)
+        ids = ops.cast(sequence_ids, "int32")[:, None, :]
+        slots = ops.arange(1, self.max_sequences + 1, dtype="int32")[None, :, None]
+        members = ops.cast(ops.equal(ids, slots), sequence_output.dtype)  # [batch, K, seq]
+        total = ops.einsum("bks,bsh->bkh", members, sequence_output)
+        count = ops.maximum(ops.sum(members, axis=-1), ops.cast(1e-9, members.dtype))
+        return total / count[..., None]
+
+    def compute_output_shape(self, sequence_output_shape, padding_mask_shape=None,
+                             sequence_ids_shape=None):  # fmt: skip
+        if sequence_ids_shape is not None:
+            return (sequence_output_shape[0], self.max_sequences, sequence_output_shape[-1])
         return (sequence_output_shape[0], sequence_output_shape[-1])
 
     def get_config(self):
         config = super().get_config()
-        config.update(mode=self.mode)
+        config.update(mode=self.mode, max_sequences=self.max_sequences)
         return config
 
 

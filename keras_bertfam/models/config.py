@@ -113,6 +113,13 @@ class EncoderConfig:
             transform (ModernBERT: False; the MLM decoder keeps its bias).
         first_attention_norm: False leaves out the first layer's attention norm
             (ModernBERT; pre-norm only, and that attention must not be shared).
+        packed_sequences: 0 (one sequence per row: input `padding_mask`) or K:
+            rows hold up to K packed sequences, input `sequence_ids` (0 padding,
+            1..K the sequences) instead of `padding_mask`; attention is
+            block-diagonal, positions restart at every sequence, and the pooled,
+            sentence and classification outputs have one slot per sequence
+            ([batch, K, ...]). The weights are the same for every K, so a packed
+            model's weights load into an unpacked one (`unpacked`).
 
     Integer fields accept Python or numpy integers and float fields any real
     number (numpy included); both are stored as plain Python numbers. Booleans
@@ -150,6 +157,7 @@ class EncoderConfig:
     norm: str = "layer"
     use_bias: bool = True
     first_attention_norm: bool = True
+    packed_sequences: int = 0
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -193,6 +201,7 @@ class EncoderConfig:
         _require_int("inner_group_size", self.inner_group_size, minimum=1)
         _require_int("num_segments", self.num_segments, minimum=0)
         _require_int("position_offset", self.position_offset, minimum=0)
+        _require_int("packed_sequences", self.packed_sequences, minimum=0)
         if self.embedding_dim is not None:
             _require_int("embedding_dim", self.embedding_dim, minimum=1)
         if self.hidden_dim % self.num_heads:

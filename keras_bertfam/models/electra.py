@@ -43,6 +43,7 @@ from keras import ops
 from keras_bertfam import objectives
 from keras_bertfam.layers import ReplaceTokens, masked_lm_logits
 from keras_bertfam.layers.common import register
+from keras_bertfam.layers.packing import token_mask
 from keras_bertfam.models.config import ConfigError, EncoderConfig
 from keras_bertfam.models.encoder import Encoder, _BuiltFromConfig, _config, encoder_graph
 
@@ -139,7 +140,7 @@ class ElectraPretrainer(_BuiltFromConfig):
         # a Keras loss, so that under a tf.distribute strategy it is scaled per replica as
         # the compiled ones are; [..., None]: one binary prediction per token
         labels, logits = y_pred["rtd_labels"][..., None], y_pred["rtd_logits"][..., None]
-        weights = ops.cast(x["padding_mask"], "float32")
+        weights = ops.cast(token_mask(x), "float32")
         rtd = self._rtd_loss(ops.cast(labels, "float32"), ops.cast(logits, "float32"), weights)
         return loss + ops.cast(self.rtd_weight * rtd, loss.dtype)
 
@@ -147,7 +148,7 @@ class ElectraPretrainer(_BuiltFromConfig):
         """The compiled metrics and RTD's: loss, AUC, precision and recall of "replaced"
         over the non-pad tokens."""
         labels, logits = y_pred["rtd_labels"], ops.cast(y_pred["rtd_logits"], "float32")
-        weights = ops.cast(x["padding_mask"], "float32")
+        weights = ops.cast(token_mask(x), "float32")
         loss, auc, precision, recall = self.rtd_metrics
         loss.update_state(rtd_loss(labels, logits, weights))
         for metric in (auc, precision, recall):

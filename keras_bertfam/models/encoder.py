@@ -33,6 +33,7 @@ from keras_bertfam import objectives
 from keras_bertfam.layers import (
     EncoderEmbedding,
     EncoderStack,
+    PackedSequences,
     Pooler,
     PositionEmbedding,
     TokenEmbedding,
@@ -45,8 +46,12 @@ SEQUENCE_INPUTS = ("token_ids", "segment_ids", "padding_mask")
 
 
 def encoder_input_names(config: EncoderConfig) -> tuple[str, ...]:
-    """The encoder's inputs: `segment_ids` only when the config has segments."""
-    return tuple(n for n in SEQUENCE_INPUTS if n != "segment_ids" or config.num_segments)
+    """The encoder's inputs: `segment_ids` only when the config has segments, and
+    `sequence_ids` instead of `padding_mask` when it packs sequences."""
+    names = tuple(n for n in SEQUENCE_INPUTS if n != "segment_ids" or config.num_segments)
+    if config.packed_sequences:
+        names = tuple("sequence_ids" if n == "padding_mask" else n for n in names)
+    return names
 
 
 def _config(config) -> EncoderConfig:
@@ -71,11 +76,16 @@ def encoder_graph(config: EncoderConfig, dtype=None, inputs=None, shared=None, p
         initializer_range=config.initializer_range, dtype=dtype,
         name=f"{prefix}token_embedding")  # fmt: skip
     x = token_embedding(inputs["token_ids"])
+    layout = {"padding_mask": inputs.get("padding_mask")}
+    if config.packed_sequences:
+        layout = PackedSequences(config.packed_sequences, name=f"{prefix}packing")(
+            inputs["sequence_ids"]
+        )
     if config.position_embedding == "learned":
         positions = shared.get("position_embedding") or PositionEmbedding(
             config.max_sequence_length, config.position_offset, config.initializer_range,
             dtype=dtype, name=f"{prefix}position_embedding")  # fmt: skip
-        x = positions(x)
+        x = positions(x, layout.get("positions"))
     x = EncoderEmbedding(
         num_segments=config.num_segments,
         hidden_dim=config.hidden_dim,
@@ -111,10 +121,10 @@ def encoder_graph(config: EncoderConfig, dtype=None, inputs=None, shared=None, p
         first_attention_norm=config.first_attention_norm,
         dtype=dtype,
         name=f"{prefix}encoder",
-    )(x, inputs["padding_mask"])
-    pooled_output = Pooler(config.initializer_range, use_dense=config.pooler,
-                           use_bias=config.use_bias, dtype=dtype,
-                           name=f"{prefix}pooler")(sequence_output)  # fmt: skip
+    )(x, layout["padding_mask"], inputs.get("sequence_ids"), layout.get("positions"))
+    pooler = Pooler(config.initializer_range, use_dense=config.pooler, use_bias=config.use_bias,
+                    dtype=dtype, name=f"{prefix}pooler")  # fmt: skip
+    pooled_output = pooler(sequence_output, layout.get("starts"))  # [batch, (K,) H]
     outputs = {"sequence_output": sequence_output, "pooled_output": pooled_output}
     return inputs, outputs, token_embedding
 

@@ -40,7 +40,13 @@ import keras
 from keras_bertfam import tasks
 from keras_bertfam.errors import InputError
 from keras_bertfam.kinds import HEAD_INITS, POOLINGS
-from keras_bertfam.models.builders import build_encoder, encoder_of, has_pooler_dense, segment_rows
+from keras_bertfam.models.builders import (
+    ENCODER_INPUTS,
+    build_encoder,
+    encoder_of,
+    has_pooler_dense,
+    segment_rows,
+)
 from keras_bertfam.models.model import BertfamModel
 from keras_bertfam.validate import require_choice
 
@@ -87,6 +93,7 @@ def build_task_model(
     elif overrides:
         raise InputError(f"config overrides {sorted(overrides)} need a config, not a built model")
     encoder = encoder_of(encoder)
+    slots = getattr(getattr(encoder, "bertfam_config", None), "packed_sequences", 0)
     if pooling is None:
         pooling = "pooled" if has_pooler_dense(encoder) else "cls"
     require_choice("pooling", pooling, POOLINGS)
@@ -96,7 +103,13 @@ def build_task_model(
         # the pooler would get no gradient (and cost a matmul): leave it out of the graph
         outputs = {"sequence_output": encoder.output["sequence_output"]}
         encoder = BertfamModel(encoder.input, outputs, name=encoder.name)
-    inputs, encoder_inputs = spec.model_inputs(num_classes)
+    names = None
+    if slots:  # packed rows: sequence_ids in place of padding_mask, outputs per slot
+        if spec.packing is None:
+            raise InputError(f"task={task!r} cannot train on packed rows (packed_sequences="
+                             f"{slots}); tasks that can: {list(tasks.packable())}")  # fmt: skip
+        names = tuple("sequence_ids" if n == "padding_mask" else n for n in ENCODER_INPUTS)
+    inputs, encoder_inputs = spec.model_inputs(num_classes, **({"names": names} if slots else {}))
     if "segment_ids" in encoder.input and segment_rows(encoder) < 2:
         # one segment row (RoBERTa): a pair packed as segments 0 and 1 reads as all 0, as
         # Hugging Face's tokenizers give it (and the exported signatures feed it)
@@ -104,5 +117,7 @@ def build_task_model(
         encoder_inputs = {**encoder_inputs, "segment_ids": zeros}
     head = dict(dropout=dropout, initializer_range=initializer_range, init=head_init,
                 **(head_transform or {}))  # fmt: skip
-    outputs = spec.head(encoder(encoder_inputs), encoder_inputs, num_classes, pooling, head)
+    packed = {"slots": slots} if slots else {}
+    outputs = spec.head(encoder(encoder_inputs), encoder_inputs, num_classes, pooling, head,
+                        **packed)  # fmt: skip
     return BertfamModel(inputs, outputs, name=name or task)

@@ -52,6 +52,11 @@ def importable() -> tuple[str, ...]:
     return tuple(name for name, task in _load().items() if task.hf_head)
 
 
+def packable() -> tuple[str, ...]:
+    """The tasks that train on packed rows (`batching="pack"`)."""
+    return tuple(name for name, task in _load().items() if task.packing)
+
+
 def get(name: str) -> Task:
     """The task called `name`, or an `InputError` listing the tasks."""
     tasks = _load()

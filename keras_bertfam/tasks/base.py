@@ -36,6 +36,9 @@ class Task:
             arguments and the `labels`; its `HEAD`, the kind of head in
             `keras_bertfam.convert.hf_heads.HEADS`, which the Hugging Face
             export reads too), or None.
+        packing: how the task trains on packed rows (`batching="pack"`):
+            "slots" (one output per packed example, [batch, K, ...]), "tokens"
+            (per-token outputs, [batch, seq, ...]), or None (not packable).
     """
 
     name = ""
@@ -45,6 +48,7 @@ class Task:
     needs_num_classes = True
     trimmer = "longest_first"
     hf_head: str | None = None
+    packing: str | None = None
 
     # -- data -----------------------------------------------------------------------------
     def read(self, path: Path, header: str = "auto", labels=None) -> tuple[list[dict], bool]:
@@ -84,13 +88,16 @@ class Task:
         return {}
 
     # -- model ----------------------------------------------------------------------------
-    def model_inputs(self, num_classes):
-        """(the task model's inputs, the encoder's inputs built from them)."""
+    def model_inputs(self, num_classes, names=None):
+        """(the task model's inputs, the encoder's inputs built from them); `names`: the
+        encoder's input names (default `ENCODER_INPUTS`; packed encoders take
+        `sequence_ids`)."""
         import keras
 
         from keras_bertfam.models.builders import ENCODER_INPUTS
 
-        inputs = {n: keras.Input((None,), dtype="int32", name=n) for n in ENCODER_INPUTS}
+        names = names or ENCODER_INPUTS
+        inputs = {n: keras.Input((None,), dtype="int32", name=n) for n in names}
         return inputs, inputs
 
     def uses_pooled_output(self, pooling: str) -> bool:
@@ -128,13 +135,15 @@ class Task:
         return {}
 
 
-def pooled_features(encoded: dict, inputs: dict, pooling: str):
+def pooled_features(encoded: dict, inputs: dict, pooling: str, slots: int = 0):
     """One vector per sequence: the pooler's output ("pooled"), or the first token /
-    the masked mean of the sequence output ("cls" / "mean")."""
+    the masked mean of the sequence output ("cls" / "mean"); [batch, slots, H] for
+    rows of `slots` packed sequences."""
     from keras_bertfam.layers import SequencePooling
 
     if pooling == "pooled":
         return encoded["pooled_output"]
-    return SequencePooling(pooling, name="pooling")(
-        encoded["sequence_output"], inputs["padding_mask"]
-    )
+    pooling_layer = SequencePooling(pooling, max_sequences=slots, name="pooling")
+    if slots:
+        return pooling_layer(encoded["sequence_output"], sequence_ids=inputs["sequence_ids"])
+    return pooling_layer(encoded["sequence_output"], inputs["padding_mask"])

@@ -121,11 +121,17 @@ def encode_classification(rows, tokenizer, sequence_length: int):
     return [p[0] for p in packed], [p[1] for p in packed]
 
 
+def _per_text(shape) -> bool:
+    """[batch, C], or [batch, K, C] with a static K (packed texts; per token: [batch, seq, C])."""
+    return len(shape) == 2 or (len(shape) == 3 and shape[1] is not None)
+
+
 class Classification(Task):
     name = "classification"
     files = "TSV label<TAB>text[<TAB>text_b] or JSON Lines (text, text_b, label)"
     outputs = ("logits",)
     hf_head = "keras_bertfam.convert.classifier"  # *ForSequenceClassification
+    packing = "slots"  # one label per packed text
 
     def read(self, path, header="auto", labels=None):
         return _read(Path(path), header, labels)
@@ -146,17 +152,17 @@ class Classification(Task):
     def uses_pooled_output(self, pooling):
         return pooling == "pooled"
 
-    def head(self, encoded, inputs, num_classes, pooling, head):
+    def head(self, encoded, inputs, num_classes, pooling, head, slots=0):
         from keras_bertfam.layers import SentenceHead
 
-        features = pooled_features(encoded, inputs, pooling)
+        features = pooled_features(encoded, inputs, pooling, slots)
         return {"logits": SentenceHead(num_classes, name="classifier", **head)(features)}
 
     def matches(self, model):
         outputs = set(model.output)
         return (
             outputs == {"logits"}
-            and len(model.output["logits"].shape) == 2
+            and _per_text(model.output["logits"].shape)
             and (len(model.input["token_ids"].shape) == 2)
         )
 

@@ -73,6 +73,7 @@ class TokenClassification(Task):
     files = "JSON Lines (tokens, tags)"
     outputs = ("logits",)
     hf_head = "keras_bertfam.convert.token_classifier"  # *ForTokenClassification
+    packing = "tokens"  # per-token labels, wherever a text sits in its row
 
     def read(self, path, header="auto", labels=None):
         return read_token_classification(path), False
@@ -88,14 +89,17 @@ class TokenClassification(Task):
             "summary": {"labels": files.counts(all_tags)},
         }
 
-    def head(self, encoded, inputs, num_classes, pooling, head):
+    def head(self, encoded, inputs, num_classes, pooling, head, slots=0):
         from keras_bertfam.layers import SentenceHead
 
         logits = SentenceHead(num_classes, name="classifier", **head)(encoded["sequence_output"])
         return {"logits": logits}
 
     def matches(self, model):
-        return set(model.output) == {"logits"} and len(model.output["logits"].shape) == 3
+        if set(model.output) != {"logits"}:
+            return False
+        shape = model.output["logits"].shape  # [batch, seq, C] (packed texts: [batch, K, C])
+        return len(shape) == 3 and shape[1] is None
 
     def score(self, outputs, prepared, labels, null_threshold=None):
         predicted = [np.argmax(v, axis=-1) for v in outputs["logits"]]

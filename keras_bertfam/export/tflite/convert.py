@@ -47,6 +47,7 @@ from keras_bertfam.export.tflite.ops import (
 )
 from keras_bertfam.export.tflite.report import report_path, tflite_report
 from keras_bertfam.export.tflite.text import _text_tokenizer, text_packer
+from keras_bertfam.models.packed import plain_for_export
 
 QUANTIZATIONS = ("float32", "float16", "dynamic_int8", "int8")
 
@@ -96,7 +97,7 @@ def export_tflite(
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
 
-    model = float32_model(exported_part(model))
+    model = float32_model(exported_part(plain_for_export(model, "the TFLite export")))
     input_names = model_input_names(model)
     samples = None
     if representative_data is not None:
