@@ -41,6 +41,7 @@ FEEDFORWARDS = ("dense", "geglu", "swiglu")
 NORMS = ("layer", "rms")
 # Classification-head inputs: the pooler's output, the raw first token, the masked mean.
 POOLINGS = ("pooled", "cls", "mean")
+BATCHINGS = ("buckets", "pad", "pack")  # fine-tuning batches (keras_bertfam.data.batching)
 # Task-head initializers: `torch.nn.Linear`'s uniform +-1/sqrt(fan_in), or BERT's N(0, 0.02).
 HEAD_INITS = ("fan_in_uniform", "truncated_normal")
 # What `from_pretrained` builds from a checkpoint.

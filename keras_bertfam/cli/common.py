@@ -79,6 +79,16 @@ def add_sequence_length_argument(parser, default, help: str):
     )
 
 
+def add_pack_argument(parser, help: str):
+    """`--pack [K]`: up to K sequences per row (K defaults to the library's; absent: 0)."""
+    from keras_bertfam.data.row_packing import DEFAULT_MAX_SEQUENCES
+
+    parser.add_argument("--pack", nargs="?", type=positive_int, const=DEFAULT_MAX_SEQUENCES,
+                        default=None, metavar="K",
+                        help=f"{help} (K: up to K sequences per row, default "
+                        f"{DEFAULT_MAX_SEQUENCES})")  # fmt: skip
+
+
 def add_header_argument(parser, default="auto"):
     from keras_bertfam.kinds import TSV_HEADERS
 

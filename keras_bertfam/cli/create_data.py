@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from keras_bertfam.cli.common import (
+    add_pack_argument,
     add_sequence_length_argument,
     defaults,
     field_defaults,
@@ -41,6 +42,7 @@ def add_parser(commands):
         help="masked copies (static masking)",
     )
     add_masking_arguments(parser, ("--strategy",), defaults=MaskingConfig())
+    add_pack_argument(parser, "pack several short sequences into each row")
     parser.add_argument("--format", choices=CORPUS_FORMATS, default=data["format"])
     parser.add_argument("--documents", choices=DOCUMENT_MODES, default=data["documents"])
     parser.add_argument(
@@ -76,6 +78,7 @@ def run(args) -> int:
         format=args.format,
         documents=args.documents,
         documents_per_group=args.documents_per_group,
+        pack=args.pack or 0,
     )
     manifest = create_data(
         args.corpus,
@@ -94,6 +97,7 @@ def run(args) -> int:
         f"wrote {len(manifest['shards'])} shard(s) to {args.out}: "
         f"{counts.get('sequences', 0):,} sequences, {counts.get('tokens', 0):,} tokens, "
         f"{counts.get('masked_tokens', 0):,} masked"
+        + (f", {counts.get('packed_sequences', 0):,} sequences packed" if args.pack else "")
     )
     corpus = manifest["corpus"]
     print("corpus: " + ", ".join(f"{k}={v}" for k, v in corpus.items()))

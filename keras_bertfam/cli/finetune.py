@@ -14,7 +14,7 @@ from keras_bertfam.cli.common import (
     positive_int,
     probability,
 )
-from keras_bertfam.kinds import HEAD_INITS, POOLINGS
+from keras_bertfam.kinds import BATCHINGS, HEAD_INITS, POOLINGS
 from keras_bertfam.training.finetune import finetune
 
 
@@ -57,11 +57,14 @@ def add_parser(commands):
         help="epochs without a better dev loss",
     )
     parser.add_argument(
-        "--bucketing",
-        action=argparse.BooleanOptionalAction,
-        default=api["bucketing"],
-        help="batch by length (--no-bucketing pads every batch to --sequence-length)",
+        "--batching",
+        choices=BATCHINGS,
+        default=api["batching"],
+        help="buckets: batch by length; pad: pad every batch to --sequence-length; pack: "
+        "several examples per row (classification, token classification)",
     )
+    parser.add_argument("--no-bucketing", dest="batching", action="store_const", const="pad",
+                        help="the same as --batching pad")  # fmt: skip
     parser.add_argument("--jit", action=argparse.BooleanOptionalAction, default=api["jit"])
     parser.add_argument("--seed", type=int, default=api["seed"])
     add_header_argument(parser, api["header"])
@@ -92,7 +95,7 @@ def run(args) -> int:
         pooling=args.pooling,
         head_init=args.head_init,
         patience=args.patience,
-        bucketing=args.bucketing,
+        batching=args.batching,
         jit=args.jit,
         seed=args.seed,
         header=args.header,

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 
 from keras_bertfam.cli.common import (
+    add_pack_argument,
     add_sequence_length_argument,
     add_set_argument,
     field_defaults,
@@ -55,6 +56,7 @@ def add_parser(commands):
         "max_sequence_length))",
     )
     add_masking_arguments(parser)
+    add_pack_argument(parser, "with --corpus: pack several short sequences into each row")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--steps", type=positive_int, help=default("steps"))
     parser.add_argument(
@@ -151,6 +153,12 @@ def run(args) -> int:
         data_config = dataclasses.replace(
             data_config, masking=masking_config(args, data_config.masking)
         )
+    if args.pack:
+        if args.data:
+            raise InputError("--pack applies to --corpus; pack a create-data folder with "
+                             "create-data --pack")  # fmt: skip
+        data_config = data_config or DataConfig(objective=model_config.sentence_objective)
+        data_config = dataclasses.replace(data_config, pack=args.pack)
     train_values = dict(recipe.get("train", {}))
     flags = {
         "steps": args.steps,

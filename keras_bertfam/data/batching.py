@@ -1,9 +1,12 @@
-"""Batches of fine-tuning features, bucketed by length (`batches`).
+"""Batches of fine-tuning features: padded, bucketed by length, or packed.
 
-Examples are padded only to their bucket's bound (16, 32, 64, ... up to
-`sequence_length`), so short texts do not pay for the longest ones and a
-compiled step sees a handful of shapes; `bucketing=False` pads every batch to
-`sequence_length`, the usual recipe. The number of batches follows from the
+Three ways (`BATCHINGS`): "pad" pads every example to `sequence_length` (the
+usual recipe); "buckets" (`batches`) pads examples only to their bucket's bound
+(16, 32, 64, ... up to `sequence_length`), so short texts do not pay for the
+longest ones and a compiled step sees a handful of shapes; "pack"
+(`packed_batches`) puts several examples into each row of `sequence_length`
+(first-fit decreasing, `keras_bertfam.data.row_packing`) for a packed model,
+with per-example targets in slots. The number of batches follows from the
 lengths (`batch_count`), so Keras sees where an epoch ends.
 
 Example:
@@ -18,6 +21,8 @@ Example:
 from __future__ import annotations
 
 import numpy as np
+
+from keras_bertfam.data.row_packing import DEFAULT_MAX_SEQUENCES, pack_rows
 
 
 def bucket_bounds(sequence_length: int) -> list[int]:
@@ -134,3 +139,60 @@ def _pad_to_bound(element, bounds, pad_id):
     x = {k: pad(v, pad_id if k == "token_ids" else 0) for k, v in x.items()}
     rest = [tf.nest.map_structure(lambda t: pad(t, 0), part) for part in element[1:]]
     return (x, *rest)
+
+
+def _examples(features: dict, targets, weights):
+    """Per-example dicts of features and targets (`weight:<name>` for the weights)."""
+    names = list(features)
+    for i in range(len(features["token_ids"])):
+        example = {n: features[n][i] for n in names}
+        example.update({n: v[i] for n, v in targets.items()})
+        example.update({f"weight:{n}": v[i] for n, v in (weights or {}).items()})
+        yield example
+
+
+def pack_examples(features: dict, targets, sequence_length: int,
+                  max_sequences: int = DEFAULT_MAX_SEQUENCES, pad_id: int = 0,
+                  seed: int | None = None) -> tuple[dict, tuple[str, ...]]:  # fmt: skip
+    """(rows, the per-example fields): examples packed into rows, as stacked numpy
+    arrays: `token_ids`, `segment_ids`, `sequence_ids` [rows, S]; per-example targets
+    [rows, K] with `slot_weight`; per-token targets and weights [rows, S];
+    `slot_index` [rows, K], the example in each slot or -1. `seed`: shuffle the
+    examples first (the packing is then that order's)."""
+    weights = None
+    if isinstance(targets, tuple):
+        targets, weights = targets
+    examples = list(_examples(features, targets, weights))
+    order = np.arange(len(examples))
+    if seed is not None:
+        np.random.default_rng(seed).shuffle(order)
+    slot_fields = tuple(k for k, v in examples[0].items() if np.ndim(v) == 0)
+    rows = list(pack_rows((examples[i] for i in order), sequence_length, max_sequences,
+                          pad_id, buffer=len(examples), slot_fields=slot_fields))  # fmt: skip
+    packed = {k: np.stack([r[k] for r in rows]) for k in rows[0]}
+    index = packed["slot_index"]  # counts the shuffled order: back to the examples'
+    packed["slot_index"] = np.where(index >= 0, order[np.maximum(index, 0)], -1)
+    return packed, slot_fields
+
+
+def packed_batches(features: dict, targets, batch_size: int, sequence_length: int,
+                   max_sequences: int = DEFAULT_MAX_SEQUENCES, pad_id: int = 0,
+                   shuffle: bool = False, seed: int = 0):  # fmt: skip
+    """A `tf.data.Dataset` of packed (inputs, targets, sample weights) batches for a
+    model with `packed_sequences=max_sequences`: per-example targets weigh 1 in the
+    slots that hold an example, per-token ones carry their own weights (or 1 on every
+    token)."""
+    import tensorflow as tf
+
+    names = list(targets[0] if isinstance(targets, tuple) else targets)
+    rows, slot_fields = pack_examples(features, targets, sequence_length, max_sequences,
+                                      pad_id, seed if shuffle else None)  # fmt: skip
+    x = {k: rows[k] for k in (*features, "sequence_ids")}
+    y = {n: rows[n] for n in names}
+    default = {n: rows["slot_weight"] if n in slot_fields else
+               (rows["sequence_ids"] > 0).astype("float32") for n in names}  # fmt: skip
+    sw = {n: rows.get(f"weight:{n}", default[n]).astype("float32") for n in names}
+    dataset = tf.data.Dataset.from_tensor_slices((x, y, sw))
+    if shuffle:
+        dataset = dataset.shuffle(len(rows["token_ids"]), seed=seed)
+    return dataset.batch(batch_size).prefetch(2)

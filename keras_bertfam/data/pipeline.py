@@ -42,12 +42,11 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-
 from keras_bertfam import requires
 from keras_bertfam.data.corpus import CorpusError, CorpusStats, read_documents
 from keras_bertfam.data.instances import OBJECTIVES, Instance, make_instances
 from keras_bertfam.data.masking import MaskingConfig, mask_batch
+from keras_bertfam.data.rows import padded_blocks, row_fields
 from keras_bertfam.deprecation import renamed_keywords
 from keras_bertfam.errors import InputError
 from keras_bertfam.validate import require_choice, require_int, require_number
@@ -66,6 +65,11 @@ class DataConfig:
         format / documents: corpus format, see `keras_bertfam.data.corpus`.
         documents_per_group: documents held in memory at once; NSP draws its
             random segments from the same group. Bounds memory on big corpora.
+        pack: 0 (one sequence per row) or K: rows hold up to K sequences,
+            packed first-fit decreasing (`keras_bertfam.data.row_packing`);
+            batches then carry `sequence_ids` instead of `padding_mask`, the
+            sentence labels are [K] with a weight per slot, and the pretrainer
+            is built with `packed_sequences=K`.
     """
 
     objective: str = "nsp"
@@ -75,9 +79,11 @@ class DataConfig:
     format: str = "bert"
     documents: str = "block"
     documents_per_group: int = 2000
+    pack: int = 0
 
     def __post_init__(self):
         require_choice("objective", self.objective, OBJECTIVES)
+        require_int("pack", self.pack, minimum=0)
         require_int("sequence_length", self.sequence_length, minimum=5)
         require_number("short_seq_prob", self.short_seq_prob, minimum=0, maximum=1)
         require_int("documents_per_group", self.documents_per_group, minimum=2)
@@ -247,34 +253,6 @@ def iter_instances(
         )
 
 
-def _padded(instance: Instance, length: int, pad_id: int) -> dict:
-    n = len(instance.token_ids)
-    token_ids = np.full(length, pad_id, np.int32)
-    token_ids[:n] = instance.token_ids
-    segment_ids = np.zeros(length, np.int32)
-    segment_ids[:n] = instance.segment_ids
-    padding_mask = np.zeros(length, np.int32)
-    padding_mask[:n] = 1
-    return {
-        "token_ids": token_ids,
-        "segment_ids": segment_ids,
-        "padding_mask": padding_mask,
-        "label": np.int32(instance.label),
-    }
-
-
-def padded_blocks(instances, size: int, length: int, pad_id: int):
-    """Stack instances into dicts of numpy arrays of up to `size` padded rows."""
-    rows = []
-    for instance in instances:
-        rows.append(_padded(instance, length, pad_id))
-        if len(rows) == size:
-            yield {k: np.stack([r[k] for r in rows]) for k in rows[0]}
-            rows = []
-    if rows:
-        yield {k: np.stack([r[k] for r in rows]) for k in rows[0]}
-
-
 def unmasked_dataset(paths, tokenizer, config: DataConfig, seed: int = 0):
     """A `tf.data.Dataset` of padded, unmasked sequences straight from text."""
     tf = requires.tensorflow("the tf.data pretraining pipeline")
@@ -285,16 +263,11 @@ def unmasked_dataset(paths, tokenizer, config: DataConfig, seed: int = 0):
 
     def generate():  # blocks of rows: the per-element cost stays in C++
         yield from padded_blocks(
-            iter_instances(paths, tokenizer, config, seed), 512, length, pad_id
+            iter_instances(paths, tokenizer, config, seed), 512, length, pad_id, config, seed
         )
 
-    rows = tf.TensorSpec([None, length], tf.int32)
-    signature = {
-        "token_ids": rows,
-        "segment_ids": rows,
-        "padding_mask": rows,
-        "label": tf.TensorSpec([None], tf.int32),
-    }
+    signature = {name: tf.TensorSpec([None, *shape], dtype)
+                 for name, (shape, dtype) in row_fields(config).items()}  # fmt: skip
     return tf.data.Dataset.from_generator(generate, output_signature=signature).unbatch()
 
 
@@ -314,7 +287,7 @@ def masker(tokenizer, config: DataConfig):
     def apply(batch, seed):
         masked = mask_batch(
             batch["token_ids"],
-            batch["padding_mask"],
+            _token_mask(batch),
             word_starts,
             never,
             special["mask"],
@@ -327,17 +300,26 @@ def masker(tokenizer, config: DataConfig):
     return apply
 
 
+def _token_mask(batch):
+    """1 on tokens, 0 on padding: `padding_mask`, or `sequence_ids > 0` of packed rows."""
+    if "padding_mask" in batch:
+        return batch["padding_mask"]
+    tf = requires.tensorflow("the tf.data pretraining pipeline")
+    return tf.cast(batch["sequence_ids"] > 0, tf.int32)
+
+
 def to_fit_format(batch, objective: str):
     """Masked batch dict -> (x, y, sample_weight) keyed by the pretrainer's names."""
     tf = requires.tensorflow("the tf.data pretraining pipeline")
 
-    x = {k: batch[k] for k in ("token_ids", "segment_ids", "padding_mask", "mask_positions")}
+    names = ("token_ids", "segment_ids", "padding_mask", "sequence_ids", "mask_positions")
+    x = {k: batch[k] for k in names if k in batch}
     y = {"mlm_logits": batch["mask_ids"]}
     sample_weight = {"mlm_logits": batch["mask_weights"]}
     key = _label_key(objective)
-    if key:
+    if key:  # packed rows: one label per slot, weighted where a sequence is
         y[key] = batch["label"]
-        sample_weight[key] = tf.ones_like(batch["label"], tf.float32)
+        sample_weight[key] = batch.get("slot_weight", tf.ones_like(batch["label"], tf.float32))
     return x, y, sample_weight
 
 

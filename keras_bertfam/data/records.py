@@ -41,9 +41,9 @@ from keras_bertfam.data.pipeline import (
     iter_instances,
     mask_batches,
     masker,
-    padded_blocks,
     to_fit_format,
 )
+from keras_bertfam.data.rows import padded_blocks
 from keras_bertfam.data.tokenizers import Tokenizer, load_tokenizer
 from keras_bertfam.errors import (
     InputError,
@@ -57,6 +57,8 @@ from keras_bertfam.kinds import MASKING_MODES
 MANIFEST = "manifest.json"
 FORMAT = "keras_bertfam-pretraining-data/1"
 UNMASKED_FIELDS = ("token_ids", "segment_ids", "padding_mask")
+PACKED_FIELDS = ("token_ids", "segment_ids", "sequence_ids")
+DERIVED_FIELDS = ("mask_weights", "slot_weight")  # from mask_positions, sequence_ids
 MASK_FIELDS = ("mask_positions", "mask_ids")
 
 
@@ -73,7 +75,7 @@ def _serialize(example: dict) -> bytes:
     feature = {
         name: tf.train.Feature(int64_list=tf.train.Int64List(value=np.ravel(value).tolist()))
         for name, value in example.items()
-        if name != "mask_weights"
+        if name not in DERIVED_FIELDS
     }
     example = tf.train.Example(features=tf.train.Features(feature=feature))
     return example.SerializeToString(deterministic=True)  # map order fixed: same bytes
@@ -216,7 +218,8 @@ def _write(corpus, tok, out, config, masking, dupe_factor, seed, examples_per_sh
             instances = iter_instances(
                 corpus, tok, config, seed + dupe, pass_stats, pass_skipped, workers
             )
-            blocks = padded_blocks(instances, 256, config.sequence_length, pad_id)
+            blocks = padded_blocks(instances, 256, config.sequence_length, pad_id, config,
+                                   seed + dupe)  # fmt: skip
             for b, batch in enumerate(blocks):
                 if apply is not None:
                     masked = apply(
@@ -235,8 +238,11 @@ def _write(corpus, tok, out, config, masking, dupe_factor, seed, examples_per_sh
                     writer.write(_serialize({k: v[i] for k, v in batch.items()}))
                     in_shard += 1
                 counts["sequences"] += len(batch["token_ids"])
-                counts["tokens"] += int(batch["padding_mask"].sum())
-                counts.update(f"label_{int(v)}" for v in batch["label"])
+                counts["tokens"] += int(np.count_nonzero(_token_mask(batch)))
+                labels = batch["label"][batch["slot_weight"] > 0] if config.pack else batch["label"]
+                counts.update(f"label_{int(v)}" for v in labels)
+                if config.pack:
+                    counts["packed_sequences"] += int(batch["slot_weight"].sum())
                 bar.update(len(batch["token_ids"]))
     finally:
         bar.close()
@@ -263,11 +269,16 @@ def _write(corpus, tok, out, config, masking, dupe_factor, seed, examples_per_sh
     return manifest
 
 
-def _parse(serialized, length: int, predictions: int | None):
+def _token_mask(batch):
+    return batch["sequence_ids"] > 0 if "sequence_ids" in batch else batch["padding_mask"]
+
+
+def _parse(serialized, length: int, predictions: int | None, slots: int = 0):
     import tensorflow as tf
 
-    spec = {name: tf.io.FixedLenFeature([length], tf.int64) for name in UNMASKED_FIELDS}
-    spec["label"] = tf.io.FixedLenFeature([], tf.int64)
+    fields = PACKED_FIELDS if slots else UNMASKED_FIELDS
+    spec = {name: tf.io.FixedLenFeature([length], tf.int64) for name in fields}
+    spec["label"] = tf.io.FixedLenFeature([slots] if slots else [], tf.int64)
     if predictions:
         for name in MASK_FIELDS:
             spec[name] = tf.io.FixedLenFeature([predictions], tf.int64)
@@ -275,6 +286,10 @@ def _parse(serialized, length: int, predictions: int | None):
     if predictions:
         # [CLS] sits at position 0 and is never masked: position 0 marks padding
         example["mask_weights"] = tf.cast(example["mask_positions"] > 0, tf.float32)
+    if slots:  # slot k holds a sequence when some token has sequence id k + 1
+        ids = example["sequence_ids"][:, None, :]
+        present = tf.reduce_any(ids == tf.range(1, slots + 1)[None, :, None], axis=-1)
+        example["slot_weight"] = tf.cast(present, tf.float32)
     return example
 
 
@@ -323,7 +338,7 @@ def load_data(
         ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=True)
     ds = ds.map(
-        lambda s: _parse(s, config.sequence_length, predictions),
+        lambda s: _parse(s, config.sequence_length, predictions, config.pack),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     if static:

@@ -2,7 +2,8 @@
 
 `finetune` reads the task files (the task's module in `keras_bertfam.tasks`),
 puts the task head on the encoder (`build_task_model`), trains with AdamW,
-linear warmup and decay, batches bucketed by length, early stopping on the dev
+linear warmup and decay, batches bucketed by length (or padded, or packed: see
+`keras_bertfam.data.batching`), early stopping on the dev
 loss, and keeps the best epoch. The output folder receives `model.keras`,
 `task.json` (task, label names, sequence length), the tokenizer files,
 `training_summary.json`, and with a dev file `eval_report.json` and
@@ -26,9 +27,11 @@ import os
 from pathlib import Path
 
 from keras_bertfam import tasks
+from keras_bertfam.data.row_packing import DEFAULT_MAX_SEQUENCES
 from keras_bertfam.deprecation import renamed_keywords
 from keras_bertfam.errors import InputError, TrainingDiverged
-from keras_bertfam.kinds import HEAD_INITS, POOLINGS, TSV_HEADERS
+from keras_bertfam.kinds import BATCHINGS, HEAD_INITS, POOLINGS, TSV_HEADERS
+from keras_bertfam.models.builders import encoder_of
 from keras_bertfam.models.saving import load_model
 from keras_bertfam.tasks.metrics import classification_report, format_report
 from keras_bertfam.training.evaluate import (
@@ -44,6 +47,10 @@ from keras_bertfam.training.run_folder import RunFolder
 from keras_bertfam.validate import require_choice, require_int, require_number
 
 SUMMARY = "training_summary.json"
+# the arguments of `finetune` that the run's configuration records (and `_fit` reads)
+SETTINGS = ("epochs", "batch_size", "learning_rate", "warmup_ratio", "weight_decay",
+            "clipnorm", "sequence_length", "pooling", "dropout", "head_init", "patience",
+            "batching", "jit", "seed", "verbose")  # fmt: skip
 LOG = logging.getLogger("keras_bertfam")
 
 
@@ -52,9 +59,10 @@ def finetune(model, train, dev=None, task: str = tasks.DEFAULT, out="runs/finetu
              epochs: int = 3, batch_size: int = 32, learning_rate: float = 5e-5,
              warmup_ratio: float = 0.1, weight_decay: float = 0.01, clipnorm: float | None = None,
              sequence_length: int = 128, pooling: str | None = None, dropout: float = 0.1,
-             head_init: str = "fan_in_uniform", patience: int = 2, bucketing: bool = True,
+             head_init: str = "fan_in_uniform", patience: int = 2, batching: str = "buckets",
              jit: bool | None = None, seed: int = 0, tokenizer=None, verbose: int = 1,
              header: str = "auto", overwrite: bool = False, callbacks=(),
+             bucketing: bool | None = None,
 ) -> dict:  # fmt: skip
     """Fine-tune `model` (a checkpoint path or an encoder `keras.Model`) on `train`.
 
@@ -76,7 +84,12 @@ def finetune(model, train, dev=None, task: str = tasks.DEFAULT, out="runs/finetu
             clip. (BERT's optimization.py and Hugging Face's Trainer clip at 1.0;
             on fortunes topics, not clipping trained faster: see the README.)
         patience: epochs without a better dev loss before stopping.
-        bucketing: length-bucketed batches (False: pad every batch to max length).
+        batching: "buckets" (length-bucketed batches), "pad" (every batch padded to
+            `sequence_length`) or "pack" (several examples per row of
+            `sequence_length`, on a packed twin of the model with the same weights;
+            classification and token classification). The model written is the
+            plain one either way.
+        bucketing: the older switch: True is batching="buckets", False "pad".
         jit: XLA-compile the step (each bucket shape compiles once); None: on
             TensorFlow no, on JAX yes (jax.jit, as JAX runs; False runs eagerly).
         header: classification TSV header row: "auto", "yes" or "no".
@@ -90,30 +103,19 @@ def finetune(model, train, dev=None, task: str = tasks.DEFAULT, out="runs/finetu
     """
     import keras
 
+    if bucketing is not None:
+        batching = "buckets" if bucketing else "pad"
     _check_arguments(locals())  # every argument, before anything is read
     jit = finetune_jit(jit)  # on JAX, also before TensorFlow (the input pipeline) starts
     keras.utils.set_random_seed(seed)
     out = Path(out)
-    source = Path(model) if isinstance(model, str | Path) else None
-    if source is not None and out.resolve() == source.resolve():
-        raise InputError(
-            f"out={str(out)!r} is the model folder itself; write the fine-tuned model to "
-            "another folder"
-        )
+    source = _source(model, out)
     encoder, tokenizer = _encoder_and_tokenizer(model, source, tokenizer, sequence_length)
     spec = tasks.get(task)
     train_data, dev_data = _task_data(spec, train, dev, tokenizer, sequence_length, header)
-    examples = len(train_data["features"]["token_ids"])
-    if batch_size > examples:
-        raise InputError(
-            f"batch_size={batch_size} is larger than the {examples} training examples "
-            f"of {str(train)!r}"
-        )
-    settings = dict(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                    warmup_ratio=warmup_ratio, weight_decay=weight_decay, clipnorm=clipnorm,
-                    sequence_length=sequence_length, pooling=pooling, dropout=dropout,
-                    head_init=head_init, patience=patience, bucketing=bucketing, jit=jit,
-                    seed=seed, verbose=verbose)  # fmt: skip
+    _check_batch_size(batch_size, train_data, train)
+    values = locals()
+    settings = {name: values[name] for name in SETTINGS}
     configuration = {"model": str(source.resolve()) if source is not None else encoder.name,
                      "task": task, "train": _file_identity(train),
                      "dev": _file_identity(dev) if dev else None, "header": header,
@@ -126,6 +128,26 @@ def finetune(model, train, dev=None, task: str = tasks.DEFAULT, out="runs/finetu
                                    list(callbacks))  # fmt: skip
         return _write_outputs(task_model, summary, source, spec, train_data, dev_data,
                               tokenizer, run, settings)  # fmt: skip
+
+
+def _source(model, out: Path):
+    """The model folder (None for a built model); refused when it is `out` itself."""
+    source = Path(model) if isinstance(model, str | Path) else None
+    if source is not None and out.resolve() == source.resolve():
+        raise InputError(
+            f"out={str(out)!r} is the model folder itself; write the fine-tuned model to "
+            "another folder"
+        )
+    return source
+
+
+def _check_batch_size(batch_size, train_data, train):
+    examples = len(train_data["features"]["token_ids"])
+    if batch_size > examples:
+        raise InputError(
+            f"batch_size={batch_size} is larger than the {examples} training examples "
+            f"of {str(train)!r}"
+        )
 
 
 def _encoder_and_tokenizer(model, source, tokenizer, sequence_length):
@@ -166,20 +188,22 @@ def _fit(encoder, spec, train_data, dev_data, tokenizer, run, a, extra_callbacks
     """Train the task model; returns (the best epoch's model, the summary so far)."""
     import keras
 
-    from keras_bertfam.data.batching import batches
-    from keras_bertfam.models.tasks import build_task_model
+    from keras_bertfam.data.batching import batches, packed_batches
     from keras_bertfam.training.callbacks import DivergenceGuard, EpochTimer
     from keras_bertfam.training.optimizers import build_optimizer
     from keras_bertfam.training.recipe import compile_pretrainer
 
     pad_id = tokenizer.special_ids.get("pad", 0)
-    task_model = build_task_model(encoder, spec.name, spec.num_classes(train_data),
-                                  pooling=a["pooling"], dropout=a["dropout"],
-                                  head_init=a["head_init"])  # fmt: skip
+    slots = DEFAULT_MAX_SEQUENCES if a["batching"] == "pack" else 0
+    task_model = _task_model(encoder, spec, train_data, a, slots)
 
     def dataset(data, shuffle):
+        if slots:
+            return packed_batches(data["features"], data["targets"], a["batch_size"],
+                                  a["sequence_length"], slots, pad_id, shuffle,
+                                  a["seed"])  # fmt: skip
         return batches(data["features"], data["targets"], a["batch_size"],
-                       a["sequence_length"], pad_id, a["bucketing"], shuffle,
+                       a["sequence_length"], pad_id, a["batching"] == "buckets", shuffle,
                        a["seed"])  # fmt: skip
 
     train_ds = dataset(train_data, shuffle=True)
@@ -214,7 +238,12 @@ def _fit(encoder, spec, train_data, dev_data, tokenizer, run, a, extra_callbacks
     if not dev_data or not best.is_file():
         task_model.save(best)
     task_model = load_model(best)
-    os.replace(best, run.path / "model.keras")
+    if slots:  # the plain twin, with the trained weights, is the model written
+        task_model = _task_model(encoder, spec, train_data, a, 0, task_model)
+        task_model.save(run.path / "model.keras")
+        best.unlink()
+    else:
+        os.replace(best, run.path / "model.keras")
     tokens = sum(map(len, _flat_sequences(train_data["features"]["token_ids"])))
     return task_model, {
         "epochs_run": len(history.history["loss"]),
@@ -227,6 +256,22 @@ def _fit(encoder, spec, train_data, dev_data, tokenizer, run, a, extra_callbacks
         "train_tokens_per_epoch": tokens,
         "useful_tokens_per_s": [tokens / t for t in epoch_times.seconds],
     }
+
+
+def _task_model(encoder, spec, train_data, a, slots, weights_from=None):
+    """The task model on `encoder` with `slots` packed sequences per row (0: plain), with
+    the weights of `weights_from` (its twin) if given."""
+    from keras_bertfam.models.packed import copy_weights, with_packing
+    from keras_bertfam.models.tasks import build_task_model
+
+    if slots:
+        encoder = with_packing(encoder_of(encoder), slots)
+    model = build_task_model(encoder, spec.name, spec.num_classes(train_data),
+                             pooling=a["pooling"], dropout=a["dropout"],
+                             head_init=a["head_init"])  # fmt: skip
+    if weights_from is not None:
+        copy_weights(weights_from, model)
+    return model
 
 
 def _write_outputs(task_model, summary, source, spec, train_data, dev_data, tokenizer, run, a):
@@ -268,6 +313,10 @@ def _check_arguments(a: dict):
         require_choice("pooling", a["pooling"], POOLINGS)
     require_choice("head_init", a["head_init"], HEAD_INITS)
     require_choice("header", a["header"], TSV_HEADERS)
+    require_choice("batching", a["batching"], BATCHINGS)
+    if a["batching"] == "pack" and tasks.get(a["task"]).packing is None:
+        raise InputError(f"batching='pack' is for the tasks {list(tasks.packable())}, not "
+                         f"task={a['task']!r}: use 'buckets' or 'pad'")  # fmt: skip
 
 
 def model_limits(model) -> dict:

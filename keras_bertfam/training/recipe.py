@@ -67,6 +67,7 @@ from keras_bertfam.errors import InputError, WriteError, disk_full
 from keras_bertfam.models.builders import build_pretrainer
 from keras_bertfam.models.config import EncoderConfig
 from keras_bertfam.models.electra import ElectraPretrainer, electra_batches
+from keras_bertfam.models.packed import unpacked
 from keras_bertfam.training import jax_devices
 from keras_bertfam.training.budget import budget_clock
 from keras_bertfam.training.callbacks import Checkpoint, Throughput, diverged_error
@@ -81,9 +82,13 @@ BACKUP = "backup"
 
 
 def compile_pretrainer(model, optimizer, jit: bool):
-    """Masked-LM and sentence losses on logits, and their weighted accuracies."""
+    """Masked-LM and sentence losses on logits, and their weighted accuracies. Each loss
+    is the weighted mean over its weights (BERT's `sum(w * loss) / sum(w)`): padded mask
+    positions and the empty slots of packed rows count for nothing."""
     names = getattr(model, "target_outputs", model.output)  # ELECTRA: RTD's loss is its own
-    loss = {name: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for name in names}
+    loss = {name: keras.losses.SparseCategoricalCrossentropy(
+                from_logits=True, reduction="mean_with_sample_weight")
+            for name in names}  # fmt: skip
     metrics = {name: [keras.metrics.SparseCategoricalAccuracy(name="accuracy")] for name in names}
     model.compile(optimizer=optimizer, loss=loss, weighted_metrics=metrics, jit_compile=jit)
 
@@ -147,6 +152,12 @@ def _check_fit(model_config, tok, data_cfg):
             f"the tokenizer has {tok.vocabulary_size} tokens but the model's "
             f"vocabulary_size={model_config.vocabulary_size}"
         )
+    if model_config.packed_sequences and model_config.packed_sequences != data_cfg.pack:
+        raise InputError(
+            f"the model's packed_sequences={model_config.packed_sequences} but the data has "
+            f"pack={data_cfg.pack}: packing follows the data (pack it, and leave "
+            "packed_sequences unset)"
+        )
     if data_cfg.sequence_length > model_config.max_sequence_length:
         raise InputError(
             f"the data's sequence_length={data_cfg.sequence_length} exceeds the model's "
@@ -209,6 +220,8 @@ def pretrain(
         data, tokenizer, data_config, train.batch_size, train.seed, model_config
     )
     _check_fit(model_config, tok, data_cfg)
+    if data_cfg.pack:  # rows of up to K sequences: the pretrainer trains on them packed
+        model_config = model_config.replace(packed_sequences=data_cfg.pack)
     configuration = {
         "model": model_config.to_dict(),
         "data": {"source": source, "config": data_cfg.to_dict()},
@@ -363,6 +376,7 @@ def _fit(model_config, train, strategy, own_loop, dataset, callbacks, validation
 def _write_outputs(run, model, model_config, data_cfg, tok, summary):
     """The run's outputs, each moved into place when whole; then the record says complete."""
     try:
+        model = unpacked(model)  # trained on packed rows or not, it serves plain ones
         run.save_model(model)
         run.write_text("config.json", model.bertfam_config.to_json())  # as built
         run.write_json("data_config.json", data_cfg.to_dict())
