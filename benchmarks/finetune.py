@@ -1,4 +1,4 @@
-"""Fine-tuning throughput on real variable-length data: length bucketing vs pad-to-max.
+"""Fine-tuning throughput on real variable-length data: packing vs length buckets vs pad-to-max.
 
 Data: the fortunes topics training set (3,580 short texts, 14 labels), tokenized
 with all-MiniLM-L6-v2's vocabulary, max 128 tokens. Model: all-MiniLM-L6-v2's
@@ -9,6 +9,10 @@ Systems (each in its own process, alternating A, B, C, C, B, A, ...):
 - `bertfam_bucketed`: keras_bertfam's fine-tuning batches (`data.tasks.batches`,
   length buckets 16/32/64/128), the real MiniLM weights;
 - `bertfam_pad128`: the same model, every batch padded to 128 (the usual recipe);
+- `bertfam_packed`: the same weights in the packed twin of the model
+  (`packed_sequences=8`), on rows of 128 tokens that hold up to 8 examples each
+  (`data.batching.packed_batches`, first-fit decreasing): no padding to speak of,
+  and attention only within each example;
 - `keras_hub_pad128`: keras-hub's BertBackbone of the same shape + mean pooling +
   Dense, every batch padded to 128 as its BertTextClassifierPreprocessor does. It is
   the peer: the table divides by it.
@@ -37,6 +41,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from benchmarks import peers
 from benchmarks.optional import minilm_dir
 from benchmarks.report import RESULTS, print_suite, table, write_json
@@ -59,9 +65,10 @@ from keras_bertfam.resources import FORTUNES_TRAIN
 
 MODULE = "benchmarks.finetune"
 TRAIN = FORTUNES_TRAIN
-SYSTEMS = ("bertfam_bucketed", "bertfam_pad128", "keras_hub_pad128")
+SYSTEMS = ("bertfam_bucketed", "bertfam_packed", "bertfam_pad128", "keras_hub_pad128")
 PEER = "keras_hub_pad128"
 BATCH, MAX_LEN, CLASSES = 32, 128, 14
+SLOTS = 8  # examples per packed row, at most
 # quick mode leaves out the pad-to-128 control of our own model (one process less) and
 # warms up on one batch per shape only
 SETTINGS = {
@@ -76,53 +83,66 @@ SETTINGS = {
 }
 
 
-def _batches(train: Path, bucketing: bool):
+def _batches(train: Path, system: str):
     import keras_bertfam as bf
+    from keras_bertfam.data.batching import packed_batches
     from keras_bertfam.data.tasks import batches, prepare
 
     tokenizer = bf.load_tokenizer(minilm_dir("the finetune suite"))
     data = prepare("classification", train, tokenizer, MAX_LEN)
+    if system == "bertfam_packed":
+        return packed_batches(data["features"], data["targets"], BATCH, MAX_LEN, SLOTS, 0,
+                              True, 0)  # fmt: skip
+    bucketing = system == "bertfam_bucketed"
     return batches(data["features"], data["targets"], BATCH, MAX_LEN, 0, bucketing, True, 0)
 
 
-def _bertfam_model():
+def _bertfam_model(system: str):
     import keras_bertfam as bf
+    from keras_bertfam.models.packed import with_packing
     from keras_bertfam.models.tasks import build_task_model
 
     encoder = bf.from_pretrained(minilm_dir("the finetune suite"))
+    if system == "bertfam_packed":
+        encoder = with_packing(encoder, SLOTS)
     return build_task_model(encoder, "classification", CLASSES, pooling="mean")
+
+
+def _useful(x) -> int:
+    mask = x["padding_mask"] if "padding_mask" in x else x["sequence_ids"] > 0
+    return int(np.count_nonzero(np.asarray(mask)))
 
 
 def worker(system: str, train: Path, warmup: int, steps: int, repeats: int, jit: bool) -> dict:
     from keras_bertfam.training.optimizers import build_optimizer
     from keras_bertfam.training.recipe import compile_pretrainer
 
-    model = peers.keras_hub_classifier(CLASSES) if system == PEER else _bertfam_model()
+    model = peers.keras_hub_classifier(CLASSES) if system == PEER else _bertfam_model(system)
     optimizer = build_optimizer("adamw", model, 1e-4, 10_000, 100)
     compile_pretrainer(model, optimizer, jit)
     # one iterator only (a second one would reshuffle): the same batches in the same
     # order in every process, prepared before timing
-    data = _batches(train, bucketing=system == "bertfam_bucketed").repeat()
+    data = _batches(train, system).repeat()
     batches = list(data.take(warmup + steps * repeats))
     warm, timed = batches[:warmup], batches[warmup:]
     # warm-up, not timed: `warmup` batches, then one batch of each shape the timed steps
     # will see and the warm-up has not (a new shape traces the step again)
-    seen = {tuple(x["token_ids"].shape) for x, _ in warm}
-    for x, y in timed:
-        if tuple(x["token_ids"].shape) not in seen:
-            seen.add(tuple(x["token_ids"].shape))
-            warm.append((x, y))
-    for x, y in warm:
-        model.train_on_batch(x, y)
+    seen = {tuple(batch[0]["token_ids"].shape) for batch in warm}
+    for batch in timed:
+        if tuple(batch[0]["token_ids"].shape) not in seen:
+            seen.add(tuple(batch[0]["token_ids"].shape))
+            warm.append(batch)
+    for batch in warm:
+        model.train_on_batch(*batch)
     runs = []
     for r in range(repeats):
         chunk = timed[r * steps : (r + 1) * steps]
-        useful = sum(int(x["padding_mask"].numpy().sum()) for x, _ in chunk)
-        padded = sum(int(x["token_ids"].numpy().size) for x, _ in chunk)
+        useful = sum(_useful(batch[0]) for batch in chunk)
+        padded = sum(int(batch[0]["token_ids"].numpy().size) for batch in chunk)
         with OtherLoad() as load:
             start = time.perf_counter()
-            for x, y in chunk:
-                model.train_on_batch(x, y)
+            for batch in chunk:  # (x, y) or (x, y, sample weights) of packed rows
+                model.train_on_batch(*batch)
             seconds = time.perf_counter() - start
         runs.append(
             {
@@ -185,6 +205,15 @@ def run(quick: bool, train: Path = TRAIN, jit: bool = False, settings=None) -> d
     columns = ["system", "useful tok/s", "spread", "pad share", f"/{PEER}", "other"]
     ratios = {f"{x} / {PEER}": m["vs_peer"] for x, m in summary.items() if x != PEER}
     goals = []
+    if "bertfam_packed" in summary and "bertfam_bucketed" in summary:
+        packed, bucketed = summary["bertfam_packed"], summary["bertfam_bucketed"]
+        goals.append(
+            {
+                "goal": "finetune.packed_vs_bucketed",
+                "label": "useful tokens/s, bertfam_packed / bertfam_bucketed",
+                "value": packed["useful_tokens_per_s"] / bucketed["useful_tokens_per_s"],
+            }
+        )
     if "bertfam_bucketed" in summary:
         goals.append(
             {

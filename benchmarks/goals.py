@@ -62,6 +62,12 @@ GOALS = {
         "fine-tuning: useful (non-pad) tokens/s, keras_bertfam with length buckets / "
         "keras-hub padded to 128",
     ),
+    "finetune.packed_vs_bucketed": Goal(
+        ">=",
+        1.10,
+        "fine-tuning: useful (non-pad) tokens/s, keras_bertfam on packed rows / with length "
+        "buckets (full mode)",
+    ),
     "modern.local_vs_global_train": Goal(
         ">=",
         1.00,

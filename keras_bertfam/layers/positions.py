@@ -75,7 +75,7 @@ class PositionEmbedding(keras.layers.Layer):
         )
 
     def call(self, x, positions=None):
-        if positions is not None:  # below seq <= max_sequence_length (checked next)
+        if positions is not None:  # positions < seq, and seq <= max_sequence_length (checked)
             checks.check_length(_length(x), self.max_sequence_length, "token_ids",
                                 "max_sequence_length")  # fmt: skip
             rows = ops.take(self.embeddings, ops.cast(positions, "int32") + self.offset, axis=0)
