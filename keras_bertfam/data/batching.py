@@ -167,8 +167,10 @@ def pack_examples(features: dict, targets, sequence_length: int,
     if seed is not None:
         np.random.default_rng(seed).shuffle(order)
     slot_fields = tuple(k for k, v in examples[0].items() if np.ndim(v) == 0)
+    # buffers of DEFAULT_BUFFER examples: first fit scans the open rows, so its cost
+    # grows with the square of the buffer, not of the data set
     rows = list(pack_rows((examples[i] for i in order), sequence_length, max_sequences,
-                          pad_id, buffer=len(examples), slot_fields=slot_fields))  # fmt: skip
+                          pad_id, slot_fields=slot_fields))  # fmt: skip
     packed = {k: np.stack([r[k] for r in rows]) for k in rows[0]}
     index = packed["slot_index"]  # counts the shuffled order: back to the examples'
     packed["slot_index"] = np.where(index >= 0, order[np.maximum(index, 0)], -1)
