@@ -60,6 +60,7 @@ KERAS_OBJECTS = {
     "FeedForward": "keras_bertfam.layers.feedforward",
     "PositionEmbedding": "keras_bertfam.layers.positions",
     "RotaryEmbedding": "keras_bertfam.layers.positions",
+    "PackedSequences": "keras_bertfam.layers.packing",
     "TransformerEncoderBlock": "keras_bertfam.layers.transformer",
     "BertfamModel": "keras_bertfam.models.model",
     "Encoder": "keras_bertfam.models.encoder",

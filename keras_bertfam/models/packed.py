@@ -67,7 +67,8 @@ def unpacked(model):
 def plain_for_export(model, what: str):
     """The model an export of `what` takes: `model`, or its unpacked twin when it reads
     packed rows (exports serve one sequence per row)."""
-    if "sequence_ids" not in getattr(model, "input", {}):
+    inputs = getattr(model, "input", None)
+    if not isinstance(inputs, dict) or "sequence_ids" not in inputs:
         return model
     if hasattr(model, "bertfam_config") and "config" in model.get_config():
         return unpacked(model)

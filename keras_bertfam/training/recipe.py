@@ -82,12 +82,19 @@ BACKUP = "backup"
 
 
 def compile_pretrainer(model, optimizer, jit: bool):
-    """Masked-LM and sentence losses on logits, and their weighted accuracies. Each loss
-    is the weighted mean over its weights (BERT's `sum(w * loss) / sum(w)`): padded mask
-    positions and the empty slots of packed rows count for nothing."""
+    """Masked-LM and sentence (or task) losses on logits, and their weighted accuracies.
+
+    The masked-LM loss is divided by the prediction slots (batch x P, padded ones
+    weighing 0), the same count on every replica, so that a run on R replicas takes the
+    steps of one process. Every other loss is the weighted mean over its weights,
+    `sum(w * loss) / sum(w)`: the empty slots of packed rows and the unscored tokens of
+    a tagger count for nothing.
+    """
     names = getattr(model, "target_outputs", model.output)  # ELECTRA: RTD's loss is its own
     loss = {name: keras.losses.SparseCategoricalCrossentropy(
-                from_logits=True, reduction="mean_with_sample_weight")
+                from_logits=True,
+                reduction="sum_over_batch_size" if name == "mlm_logits" else
+                "mean_with_sample_weight")
             for name in names}  # fmt: skip
     metrics = {name: [keras.metrics.SparseCategoricalAccuracy(name="accuracy")] for name in names}
     model.compile(optimizer=optimizer, loss=loss, weighted_metrics=metrics, jit_compile=jit)
