@@ -46,6 +46,7 @@ from keras_bertfam import requires
 from keras_bertfam.data.corpus import CorpusError, CorpusStats, read_documents
 from keras_bertfam.data.instances import OBJECTIVES, Instance, make_instances
 from keras_bertfam.data.masking import MaskingConfig, mask_batch
+from keras_bertfam.data.row_packing import token_mask
 from keras_bertfam.data.rows import padded_blocks, row_fields
 from keras_bertfam.deprecation import renamed_keywords
 from keras_bertfam.errors import InputError
@@ -287,7 +288,7 @@ def masker(tokenizer, config: DataConfig):
     def apply(batch, seed):
         masked = mask_batch(
             batch["token_ids"],
-            _token_mask(batch),
+            token_mask(batch),
             word_starts,
             never,
             special["mask"],
@@ -298,14 +299,6 @@ def masker(tokenizer, config: DataConfig):
         return {**batch, **masked}
 
     return apply
-
-
-def _token_mask(batch):
-    """1 on tokens, 0 on padding: `padding_mask`, or `sequence_ids > 0` of packed rows."""
-    if "padding_mask" in batch:
-        return batch["padding_mask"]
-    tf = requires.tensorflow("the tf.data pretraining pipeline")
-    return tf.cast(batch["sequence_ids"] > 0, tf.int32)
 
 
 def to_fit_format(batch, objective: str):

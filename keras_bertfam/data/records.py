@@ -43,6 +43,7 @@ from keras_bertfam.data.pipeline import (
     masker,
     to_fit_format,
 )
+from keras_bertfam.data.row_packing import token_mask
 from keras_bertfam.data.rows import padded_blocks
 from keras_bertfam.data.tokenizers import Tokenizer, load_tokenizer
 from keras_bertfam.errors import (
@@ -238,7 +239,7 @@ def _write(corpus, tok, out, config, masking, dupe_factor, seed, examples_per_sh
                     writer.write(_serialize({k: v[i] for k, v in batch.items()}))
                     in_shard += 1
                 counts["sequences"] += len(batch["token_ids"])
-                counts["tokens"] += int(np.count_nonzero(_token_mask(batch)))
+                counts["tokens"] += int(np.count_nonzero(token_mask(batch)))
                 labels = batch["label"][batch["slot_weight"] > 0] if config.pack else batch["label"]
                 counts.update(f"label_{int(v)}" for v in labels)
                 if config.pack:
@@ -267,10 +268,6 @@ def _write(corpus, tok, out, config, masking, dupe_factor, seed, examples_per_sh
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return manifest
-
-
-def _token_mask(batch):
-    return batch["sequence_ids"] > 0 if "sequence_ids" in batch else batch["padding_mask"]
 
 
 def _parse(serialized, length: int, predictions: int | None, slots: int = 0):

@@ -123,12 +123,18 @@ def _dtype(value):
     return np.int32 if np.asarray(value).dtype.kind in "iub" else np.float32
 
 
+def token_mask(row):
+    """Nonzero on the tokens of a row or batch (numpy arrays or tensors), zero on its
+    padding: its `padding_mask`, or `sequence_ids > 0` for packed rows."""
+    return row["padding_mask"] if "padding_mask" in row else row["sequence_ids"] > 0
+
+
 def padding_fraction(rows: Iterable[dict]) -> float:
     """The share of padding among the tokens of `rows` (dicts with `sequence_ids` or
     `padding_mask`)."""
     real = total = 0
     for row in rows:
-        mask = row["sequence_ids"] if "sequence_ids" in row else row["padding_mask"]
+        mask = token_mask(row)
         real += int(np.count_nonzero(mask))
         total += int(np.size(mask))
     return 1.0 - real / total if total else 0.0

@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 from keras_bertfam.errors import InputError
+from keras_bertfam.models.encoder import _BuiltFromConfig
 
 
 def copy_weights(source, target) -> None:
@@ -37,16 +38,12 @@ def copy_weights(source, target) -> None:
 def with_packing(model, max_sequences: int):
     """`model` (an `Encoder`, `Pretrainer` or `ElectraPretrainer`) rebuilt for
     `max_sequences` packed sequences per row (0: one per row), with its weights."""
-    config = getattr(model, "bertfam_config", None)
-    if (
-        config is None
-        or not hasattr(type(model), "from_config")
-        or "config" not in (model.get_config())
-    ):
+    if not isinstance(model, _BuiltFromConfig):
         raise InputError(
             f"model {model.name!r} is not built from an EncoderConfig (an Encoder or a "
             "pretrainer): it cannot be rebuilt with another packing"
         )
+    config = model.bertfam_config
     if config.packed_sequences == max_sequences:
         return model
     keras_config = {**model.get_config(),
@@ -70,7 +67,7 @@ def plain_for_export(model, what: str):
     inputs = getattr(model, "input", None)
     if not isinstance(inputs, dict) or "sequence_ids" not in inputs:
         return model
-    if hasattr(model, "bertfam_config") and "config" in model.get_config():
+    if isinstance(model, _BuiltFromConfig):
         return unpacked(model)
     raise InputError(
         f"{what} serves one sequence per row, and model {model.name!r} reads packed rows "
