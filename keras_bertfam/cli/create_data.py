@@ -93,11 +93,13 @@ def run(args) -> int:
         workers=args.workers,
     )
     counts = manifest["counts"]
+    rows = f"{counts.get('sequences', 0):,} sequences"
+    if args.pack:  # each row holds up to K sequences
+        packed = counts.get("packed_sequences", 0)
+        rows = f"{counts.get('sequences', 0):,} rows of {packed:,} sequences"
     print(
-        f"wrote {len(manifest['shards'])} shard(s) to {args.out}: "
-        f"{counts.get('sequences', 0):,} sequences, {counts.get('tokens', 0):,} tokens, "
-        f"{counts.get('masked_tokens', 0):,} masked"
-        + (f", {counts.get('packed_sequences', 0):,} sequences packed" if args.pack else "")
+        f"wrote {len(manifest['shards'])} shard(s) to {args.out}: {rows}, "
+        f"{counts.get('tokens', 0):,} tokens, {counts.get('masked_tokens', 0):,} masked"
     )
     corpus = manifest["corpus"]
     print("corpus: " + ", ".join(f"{k}={v}" for k, v in corpus.items()))
