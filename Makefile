@@ -31,7 +31,6 @@ $(JAX_STAMP): setup.py
 	touch $(JAX_STAMP)
 
 demo: $(STAMP)
-	$(BIN)/bertfam info albert_tiny
 	$(BIN)/python examples/pretrain_demo.py
 
 lint: $(STAMP)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from benchmarks import DEFAULT_SUITES, SUITES, run_suite
 from benchmarks.report import RESULTS, markdown
+from keras_bertfam.cli.pretrain import duration
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"{' | '.join(SUITES)} (default: all but pretrain, in this order)",
     )
     parser.add_argument("--quick", action="store_true", help="fewer rounds and steps")
+    parser.add_argument(
+        "--budget",
+        type=duration,
+        help="pretrain: wall time per system, e.g. 5m (default 10m; --quick 1m)",
+    )
     parser.add_argument(
         "--out",
         type=Path,
@@ -51,7 +57,8 @@ def main(argv=None, prog: str = "python -m benchmarks") -> int:
     if unknown:
         parser.error(f"unknown suite(s) {', '.join(unknown)}; choose from {', '.join(SUITES)}")
     command = shlex.join([*prog.split(), *argv])
-    report = run_suite(args.suites or DEFAULT_SUITES, args.quick, args.out, command=command)
+    overrides = {"pretrain": {"settings": {"budget": args.budget}}} if args.budget else None
+    report = run_suite(args.suites or DEFAULT_SUITES, args.quick, args.out, overrides, command)
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(markdown(report, str(args.out / "bench.json")), encoding="utf-8")

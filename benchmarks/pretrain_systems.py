@@ -3,8 +3,8 @@
 Every system trains from the same training documents of the bundled corpus, tokenized
 by the same all-MiniLM-L6-v2 WordPiece vocabulary, for the same wall-clock budget
 (`keras_bertfam.training.budget.TimeBudget`; evaluation time left out), at the common
-size L=4, H=256, A=4, I=1024, S=128, batch 32, and is evaluated on the same masked
-held-out batches (`prepare`). Systems:
+size L=4, H=256, A=4, I=1024, S=128, in batches of 32 sequences unless its recipe says
+otherwise, and is evaluated on the same masked held-out batches (`prepare`). Systems:
 
 - `keras_hub_guide`: the keras-hub guide "Pretraining a Transformer from scratch with
   KerasHub" as its users run it: `TokenAndPositionEmbedding` + LayerNorm + dropout +
@@ -16,9 +16,18 @@ held-out batches (`prepare`). Systems:
 - `bertfam_bert`: keras_bertfam's `bert` recipe at the common size: NSP pairs, token
   masking at 15% (P=20), AdamW 1e-4, 1% warmup (10k of 1M steps) and linear decay,
   the schedule on the budget's clock.
-- `bertfam_best`: keras_bertfam's candidate recipe: full sentences packed RoBERTa's way
-  (no sentence task), whole-word masking at 30%, pre-norm, AdamW 1e-3 with 5% warmup,
-  a stable phase and a 1-sqrt decay over the last 20% (warmup-stable-decay).
+- `bertfam_best`: keras_bertfam's `budget` recipe (`keras_bertfam/recipes/budget.json`)
+  at the common size: full sentences, whole-word masking at 30%, pre-norm, no dropout,
+  AdamW 1e-3 with warmup-stable-decay, batches of 8 (`--set` changes it for a try).
+- `bertfam_electra`: ELECTRA's replaced-token detection on the same rows, schedule,
+  batch size and pre-norm: a discriminator of the common size (E = H = 256, so that its parameters
+  match; the generator, 1/4 of its width, is not counted) and token masking at 15%, as
+  the paper. Its MLM columns are the generator's; it is scored by replaced-token
+  detection (AUC, precision and recall of "replaced") and downstream.
+
+Every worker writes its trained weights to `<folder>/<system>.weights.h5`;
+`benchmarks.pretrain_downstream.sequence_model` rebuilds a system around them for
+fine-tuning.
 """
 
 from __future__ import annotations
@@ -34,7 +43,8 @@ import numpy as np
 COMMON = {"L": 4, "H": 256, "A": 4, "I": 1024, "S": 128, "batch": 32, "V": 30522}
 EVAL_BATCHES = 8  # held-out batches of `batch` rows, per split
 EVAL_MASKING = {"rate": 0.15, "max_predictions_per_seq": 20}
-SYSTEMS = ("keras_hub_guide", "keras_hub_scheduled", "bertfam_bert", "bertfam_best")
+SYSTEMS = ("keras_hub_guide", "keras_hub_scheduled", "bertfam_bert", "bertfam_best",
+           "bertfam_electra")  # fmt: skip
 SPLITS = ("validation", "test")
 
 
@@ -114,9 +124,11 @@ def worker(system: str, folder: Path, budget: float, eval_every: float) -> dict:
             callbacks=[clock, evaluator],
         )
     evaluator.record()
+    model.save_weights(folder / f"{system}.weights.h5", overwrite=True)
     return {
         "system": system,
-        "parameters": int(model.count_params()),
+        "parameters": _parameters(model),
+        "rtd": _rtd_scores(model, held["test"]) if system == "bertfam_electra" else None,
         "curve": evaluator.curve,
         "updates": int(model.optimizer.iterations.numpy()),
         "elapsed_seconds": clock.elapsed(),
@@ -239,14 +251,19 @@ def _bertfam(tok, train_file, recipe: dict):
     import keras_bertfam as bf
     from benchmarks.timing import shape_config
     from keras_bertfam.data import DataConfig, pretraining_dataset
+    from keras_bertfam.models.electra import ElectraPretrainer, electra_batches
     from keras_bertfam.training.optimizers import build_optimizer, learning_rate_schedule
     from keras_bertfam.training.recipe import compile_pretrainer
 
     c, t = COMMON, recipe["train"]
     config = shape_config(recipe["preset"], c, **recipe.get("model", {}))
     data = DataConfig.from_dict({**recipe["data"], "sequence_length": c["S"]})
-    dataset = pretraining_dataset([train_file], tok, data, c["batch"], seed=0).repeat()
-    model = bf.build_pretrainer(config)
+    batch = t.get("batch_size", c["batch"])
+    dataset = pretraining_dataset([train_file], tok, data, batch, seed=0).repeat()
+    if config.token_objective == "rtd":
+        model, dataset = ElectraPretrainer(config), electra_batches(dataset)
+    else:
+        model = bf.build_pretrainer(config)
     steps, warmup = t["steps"], t["warmup_steps"]
     optimizer = build_optimizer(
         "adamw",
@@ -257,6 +274,7 @@ def _bertfam(tok, train_file, recipe: dict):
         clocked=True,
         schedule=t.get("schedule", "polynomial"),
         decay_steps=t.get("decay_steps"),
+        weight_decay=t.get("weight_decay", 0.01),
     )
     compile_pretrainer(model, optimizer, jit=True)
     schedule = learning_rate_schedule(
@@ -273,6 +291,8 @@ def _bertfam(tok, train_file, recipe: dict):
             "padding_mask": part["padding_mask"],
             "segment_ids": np.zeros_like(part["token_ids"]),
             "mask_positions": part["mask_positions"],
+            "mask_ids": part["mask_ids"],  # ELECTRA's generator fills these positions
+            "mask_weights": part["mask_weights"],
         }
         x = {k: v for k, v in x.items() if k in model.input}
         logits = np.asarray(model.predict_on_batch(x)["mlm_logits"], np.float64)
@@ -287,21 +307,80 @@ BERT = {
     "data": {"objective": "nsp", "masking": {"strategy": "token", "max_predictions_per_seq": 20}},
     "train": {"learning_rate": 1e-4, "steps": 1_000_000, "warmup_steps": 10_000},
 }
-BEST = {
-    "preset": "roberta_base",
-    "model": {"norm_first": True, "position_offset": 0},
-    "data": {"objective": "none", "masking": {"strategy": "whole_word", "rate": 0.3}},
-    "train": {
-        "learning_rate": 1e-3,
-        "steps": 1000,
-        "warmup_steps": 50,
-        "schedule": "wsd",
-        "decay_steps": 200,
-    },
+
+
+def _from_recipe(name: str) -> dict:
+    """A library recipe (`keras_bertfam.recipes`) as a system's settings."""
+    from keras_bertfam.recipes import load_recipe
+
+    recipe = load_recipe(name)
+    model = dict(recipe["model"])
+    return {"preset": model.pop("preset"), "model": model, "data": recipe["data"],
+            "train": recipe["train"]}  # fmt: skip
+
+
+BEST = _from_recipe("budget")
+
+
+def apply_settings(pairs) -> None:
+    """Change `bertfam_best`'s recipe in this process: `SECTION.FIELD=VALUE` pairs, the
+    section `model`, `data`, `masking` or `train`, the value JSON (else a string), e.g.
+    `train.batch_size=16`, `masking.strategy=token`, `model.position_embedding=rotary`."""
+    global BEST
+    recipe = json.loads(json.dumps(BEST))
+    for pair in pairs:
+        key, equals, text = pair.partition("=")
+        section, _, field = key.partition(".")
+        parent = recipe["data"] if section == "masking" else recipe.get(section)
+        if parent is None or not field or not equals:
+            raise ValueError(f"--set {pair!r}: use SECTION.FIELD=VALUE, the section one of "
+                             "model, data, masking, train")  # fmt: skip
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        (parent.setdefault("masking", {}) if section == "masking" else parent)[field] = value
+    BEST = recipe
+
+
+ELECTRA = {
+    "preset": "electra_small",
+    "model": {**BEST["model"], "embedding_dim": COMMON["H"]},
+    "data": {"objective": "none", "masking": {"strategy": "token", "rate": 0.15}},
+    "train": BEST["train"],
 }
 BUILDERS = {
     "keras_hub_guide": lambda tok, f: _keras_hub(tok, f, scheduled=False),
     "keras_hub_scheduled": lambda tok, f: _keras_hub(tok, f, scheduled=True),
     "bertfam_bert": lambda tok, f: _bertfam(tok, f, BERT),
     "bertfam_best": lambda tok, f: _bertfam(tok, f, BEST),
+    "bertfam_electra": lambda tok, f: _bertfam(tok, f, ELECTRA),
 }
+
+
+def _parameters(model) -> int:
+    """Trainable and other weights, an ELECTRA generator's own left out (its tables are
+    the discriminator's)."""
+    own = [w for w in model.weights if not w.path.startswith("generator_")]
+    return int(sum(np.prod(w.shape) for w in own))
+
+
+def _rtd_scores(model, arrays) -> dict:
+    """Replaced-token detection on held-out batches, as ELECTRA's code reports it: AUC,
+    precision and recall of "replaced" over the non-pad tokens, and the replaced share."""
+    metrics = {"auc": keras.metrics.AUC(), "precision": keras.metrics.Precision(),
+               "recall": keras.metrics.Recall()}  # fmt: skip
+    replaced = tokens = 0.0
+    b = COMMON["batch"]
+    for i in range(0, len(arrays["token_ids"]), b):
+        part = {k: v[i : i + b] for k, v in arrays.items()}
+        x = {**part, "segment_ids": np.zeros_like(part["token_ids"])}
+        out = model.predict_on_batch({k: x[k] for k in model.input})
+        labels, weights = np.asarray(out["rtd_labels"]), part["padding_mask"].astype("float32")
+        probs = 1 / (1 + np.exp(-np.asarray(out["rtd_logits"], np.float64)))
+        for metric in metrics.values():
+            metric.update_state(labels, probs, sample_weight=weights)
+        replaced += float((labels * weights).sum())
+        tokens += float(weights.sum())
+    scores = {k: float(m.result()) for k, m in metrics.items()}
+    return {**scores, "replaced_share": replaced / tokens}

@@ -84,9 +84,11 @@ def table_markdown(t: dict) -> list[str]:
 
 # -- goals -------------------------------------------------------------------------------
 def format_value(value: float, unit: str) -> str:
-    """A figure in a goal's unit: 1.05x, 115x, 61.3%, 170s."""
+    """A figure in a goal's unit: 1.05x, 115x, 61.3%, 170s, 1.4 sd."""
     if value is None or not math.isfinite(value):
         return "-"
+    if unit == "sd":
+        return f"{value:+.1f} sd"
     if unit == "%":
         return f"{value:.1%}"
     if unit == "s":

@@ -12,6 +12,7 @@ baseline (C=1 gives 0.494; 1-2 grams 0.437-0.540).
     python examples/finetune_fortunes.py              # 1 epoch, ~4 min on 2 cores
     python examples/finetune_fortunes.py --epochs 3
     python examples/finetune_fortunes.py --seeds 0 1 2 3 4   # one run per seed, mean and sd
+    python examples/finetune_fortunes.py --batching pack --batch-size 9  # rows of ~3.5 texts
 
 The same run from the command line:
 
@@ -51,6 +52,10 @@ def main(argv=None):
     parser.add_argument("--train", default=str(FORTUNES_TRAIN))
     parser.add_argument("--dev", default=str(FORTUNES_DEV))
     parser.add_argument("--out", default="runs/fortunes")
+    parser.add_argument("--batching", default="buckets", choices=["buckets", "pad", "pack"])
+    parser.add_argument(
+        "--batch-size", type=int, default=32, help="examples per batch (rows with --batching pack)"
+    )
     parser.add_argument(
         "--seeds", type=int, nargs="+", default=[0], help="one run per seed (head, dropout, order)"
     )
@@ -70,7 +75,8 @@ def main(argv=None):
             args.dev,
             out=out,
             epochs=args.epochs,
-            batch_size=32,
+            batch_size=args.batch_size,
+            batching=args.batching,
             learning_rate=1e-4,
             pooling="mean",
             head_init=args.head_init,

@@ -1,16 +1,19 @@
-"""`make demo`: pretrain a small ALBERT on the bundled corpus, evaluate, plot and export.
+"""`make demo`: pretrain with the budget recipe on the bundled corpus, evaluate, plot, export.
 
 1. Split the bundled Python-docs corpus: every 20th document is held out.
-2. Train a SentencePiece vocabulary on the training documents (ALBERT's tokenizer).
-3. Write statically masked SOP data with n-gram masking (`create_data`).
-4. Pretrain `albert_tiny` (E=32, H=128, 4 layers sharing one block) with LAMB.
-5. Report MLM and SOP accuracy on the held-out documents next to trivial baselines
-   (always the most frequent masked token; 50% for SOP), save a learning-curve PNG.
+2. Train a WordPiece vocabulary on the training documents.
+3. Mask the held-out documents once (15% of the tokens, token by token): the batches
+   every evaluation scores.
+4. Pretrain with the `budget` recipe (keras_bertfam/recipes/budget.json: the recipe
+   that wins `bertfam bench pretrain`) for a wall-clock budget, from the text itself
+   (whole-word masking drawn afresh every epoch), at 4 layers x 256.
+5. Report held-out MLM accuracy after every 100 updates next to always guessing the most
+   frequent token, save a learning-curve PNG.
 6. Export it for serving, the tokenizer inside both: a TF Serving SavedModel in
-   saved_models/albert_demo/<version>/ and a TFLite file (raw text in) for the edge,
-   saved_models/albert_demo/albert_demo-text-dynamic_int8.tflite.
+   saved_models/bertfam_demo/<version>/ and a TFLite file (raw text in) for the edge,
+   saved_models/bertfam_demo/bertfam_demo-text-dynamic_int8.tflite.
 
-    python examples/pretrain_demo.py --steps 1000
+    python examples/pretrain_demo.py --budget 5m
 """
 
 from __future__ import annotations
@@ -25,30 +28,51 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+NAME = "bertfam_demo"
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--learning-rate", type=float, default=1e-2)
-    parser.add_argument("--seq-length", type=int, default=64)
-    parser.add_argument("--out", default="runs/albert_demo")
+    parser.add_argument("--budget", default="5m", help="wall time of training (600s, 10m, 1h)")
+    parser.add_argument("--steps", type=int, help="fewer updates than the recipe's bound")
+    parser.add_argument("--num-layers", type=int, default=4)
+    parser.add_argument("--hidden-dim", type=int, default=256)
+    parser.add_argument("--vocabulary-size", type=int, default=3000)
+    parser.add_argument("--out", default="runs/bertfam_demo")
     args = parser.parse_args()
     started = time.perf_counter()
 
-    import numpy as np
-
-    import keras_bertfam as bf
-    from keras_bertfam.data import DataConfig, MaskingConfig, load_tokenizer
-    from keras_bertfam.data.records import create_data, load_data
+    from keras_bertfam.data import load_tokenizer
     from keras_bertfam.data.vocab import create_vocab
-    from keras_bertfam.export import export_saved_model, export_tflite
-    from keras_bertfam.resources import PYDOCS_CORPUS
-    from keras_bertfam.training import TrainConfig, pretrain
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    # 1. held-out documents
+    train_txt, heldout_txt = split_corpus(out)
+    create_vocab("wordpiece", args.vocabulary_size, [train_txt], out / "vocab")
+    tok = load_tokenizer(out / "vocab")
+    heldout, baseline, guess = heldout_batches(out, tok, train_txt, heldout_txt)
+    print(
+        f"vocabulary: {tok.vocabulary_size} WordPiece tokens; "
+        f"data ready after {time.perf_counter() - started:.0f}s"
+    )
+    summary, config, every = train(args, tok, train_txt, heldout, out)
+    report_curve(summary, every, baseline, guess, out)
+    exports = export(out, tok, config.max_sequence_length)
+    report = {
+        "recipe": "budget",
+        "baseline_mlm": baseline,
+        "final": summary["final"],
+        "updates": summary["steps"],
+        "seconds": time.perf_counter() - started,
+        **exports,
+    }
+    (out / "demo_report.json").write_text(json.dumps(report, indent=2))
+    print(f"done in {report['seconds']:.0f}s")
+
+
+def split_corpus(out: Path):
+    from keras_bertfam.resources import PYDOCS_CORPUS
+
     with gzip.open(PYDOCS_CORPUS, "rt", encoding="utf-8") as handle:
         documents = [d for d in handle.read().split("\n\n") if d.strip()]
     train_docs = [d for i, d in enumerate(documents) if i % 20]
@@ -56,140 +80,119 @@ def main():
     (out / "train.txt").write_text("\n\n".join(train_docs) + "\n")
     (out / "heldout.txt").write_text("\n\n".join(heldout_docs) + "\n")
     print(f"corpus: {len(train_docs)} training and {len(heldout_docs)} held-out documents")
+    return out / "train.txt", out / "heldout.txt"
 
-    # 2. vocabulary, 3. data
-    create_vocab("sentencepiece", 4000, [out / "train.txt"], out / "vocab")
-    tok = load_tokenizer(out / "vocab")
-    data_cfg = DataConfig(
-        objective="sop",
-        sequence_length=args.seq_length,
-        masking=MaskingConfig(
-            strategy="ngram", max_predictions_per_seq=max(1, args.seq_length // 6)
-        ),
-    )
-    create_data(
-        [out / "train.txt"],
-        tok,
-        out / "data",
-        data_cfg,
-        dupe_factor=3,
-        progress=False,
-        overwrite=True,
-    )
-    create_data(
-        [out / "heldout.txt"],
-        tok,
-        out / "heldout",
-        data_cfg,
-        dupe_factor=1,
-        progress=False,
-        overwrite=True,
-        seed=99,
-    )
-    heldout = load_data(out / "heldout", args.batch_size, shuffle_buffer=0)
-    print(
-        f"vocabulary: {tok.vocabulary_size} SentencePiece tokens; "
-        f"data ready after {time.perf_counter() - started:.0f}s"
-    )
 
-    # 4. pretraining
-    config = bf.get_preset(
-        "albert_tiny", vocabulary_size=tok.vocabulary_size, max_sequence_length=args.seq_length
-    )
-    epochs = 10
-    train = TrainConfig(
-        steps=args.steps,
-        batch_size=args.batch_size,
-        optimizer="lamb",
-        learning_rate=args.learning_rate,
-        warmup_steps=args.steps // 10,
-        checkpoint_every=args.steps // epochs,
-        jit=True,
-        verbose=2,
-    )
-    # overwrite: each demo run trains again on the data it just wrote
-    summary = pretrain(
-        config, out / "data", out / "model", train, validation_data=heldout, overwrite=True
-    )
+def heldout_batches(out: Path, tok, train_txt: Path, heldout_txt: Path):
+    """The held-out documents masked once (15%, token by token), and the accuracy of always
+    guessing the training text's most frequent token at those positions."""
+    import numpy as np
 
-    # 5. baselines and report
-    train_labels = Counter()
-    for _, y, sw in load_data(out / "data", 256, shuffle_buffer=0):
-        weights = sw["mlm_logits"].numpy() > 0
-        train_labels.update(y["mlm_logits"].numpy()[weights].tolist())
-    most_frequent = train_labels.most_common(1)[0][0]
+    from keras_bertfam.data import DataConfig, MaskingConfig
+    from keras_bertfam.data.records import create_data, load_data
+
+    config = DataConfig(objective="none", sequence_length=128,
+                        masking=MaskingConfig(strategy="token", rate=0.15))  # fmt: skip
+    create_data([heldout_txt], tok, out / "heldout", config, dupe_factor=1, progress=False,
+                overwrite=True, seed=99)  # fmt: skip
+    heldout = load_data(out / "heldout", 32, shuffle_buffer=0)
+    lines = train_txt.read_text(encoding="utf-8").splitlines()
+    counts = Counter(tok.tokenize([line for line in lines if line.strip()]).flat_values.numpy())
+    for special in ("cls", "sep", "pad", "mask", "unk"):
+        counts.pop(tok.special_ids[special], None)
+    guess = counts.most_common(1)[0][0]
     hits = total = 0
     for _, y, sw in heldout:
-        weights = sw["mlm_logits"].numpy() > 0
-        labels = y["mlm_logits"].numpy()[weights]
-        hits += int(np.sum(labels == most_frequent))
-        total += labels.size
-    baseline = hits / total
-    h = summary["history"]
-    print()
-    print(
-        f"{'epoch':>5} {'step':>5} {'train loss':>10} {'held-out MLM acc':>17} "
-        f"{'held-out SOP acc':>17} {'tokens/s':>9}"
-    )
-    for e in range(len(h["loss"])):
-        print(
-            f"{e + 1:>5} {(e + 1) * train.checkpoint_every:>5} {h['loss'][e]:>10.3f} "
-            f"{h['val_mlm_logits_accuracy'][e]:>17.3f} {h['val_sop_logits_accuracy'][e]:>17.3f} "
-            f"{summary['tokens_per_s'][e] if e < len(summary['tokens_per_s']) else 0:>9,.0f}"
-        )
-    print(f"baselines: MLM {baseline:.3f} (always {tok.vocabulary[most_frequent]!r}), SOP 0.500")
+        labels = y["mlm_logits"].numpy()[sw["mlm_logits"].numpy() > 0]
+        hits, total = hits + int(np.sum(labels == guess)), total + labels.size
+    return heldout, hits / total, tok.vocabulary[guess]
 
-    # learning curve
+
+def train(args, tok, train_txt: Path, heldout, out: Path):
+    """The budget recipe at the demo's size, trained from the text for `--budget`."""
+    import keras_bertfam as bf
+    from keras_bertfam.data import DataConfig
+    from keras_bertfam.recipes import load_recipe
+    from keras_bertfam.training import TrainConfig, pretrain
+    from keras_bertfam.training.budget import parse_budget
+
+    recipe = load_recipe("budget")
+    model = dict(recipe["model"])
+    config = bf.get_preset(
+        model.pop("preset"),
+        **model,
+        num_layers=args.num_layers,
+        hidden_dim=args.hidden_dim,
+        num_heads=max(1, args.hidden_dim // 64),
+        intermediate_dim=4 * args.hidden_dim,
+        vocabulary_size=tok.vocabulary_size,
+        max_sequence_length=recipe["data"]["sequence_length"],
+    )
+    settings = {**recipe["train"], "checkpoint_every": 100, "verbose": 2, "jit": True,
+                "budget_seconds": parse_budget(args.budget)}  # fmt: skip
+    if args.steps is not None:  # the same shares of warmup and decay in fewer updates
+        share = args.steps / settings["steps"]
+        settings.update(steps=args.steps, checkpoint_every=min(100, args.steps),
+                        warmup_steps=max(1, round(settings["warmup_steps"] * share)),
+                        decay_steps=max(1, round(settings["decay_steps"] * share)))  # fmt: skip
+    print(f"pretraining the budget recipe ({bf.build_encoder(config).count_params():,} "
+          f"parameters) for {settings['budget_seconds']:.0f}s")  # fmt: skip
+    # overwrite: each demo run trains again
+    summary = pretrain(config, [train_txt], out / "model", TrainConfig(**settings),
+                       DataConfig.from_dict(recipe["data"]), tokenizer=out / "vocab",
+                       validation_data=heldout, overwrite=True)  # fmt: skip
+    return summary, config, settings["checkpoint_every"]
+
+
+def report_curve(summary: dict, every: int, baseline: float, guess: str, out: Path):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    steps = [(e + 1) * train.checkpoint_every for e in range(len(h["loss"]))]
+    h = summary["history"]
+    # one output: Keras names its metrics without the output's name
+    acc = next(k for k in h if k.startswith("val_") and k.endswith("accuracy"))
+    updates = [every * (e + 1) for e in range(len(h["loss"]))]
+    updates[-1] = summary["steps"]  # the budget ends the last epoch early
+    print(f"\n{'updates':>7} {'train loss':>10} {'held-out loss':>13} {'held-out MLM acc':>17}")
+    for e, step in enumerate(updates):
+        print(f"{step:>7} {h['loss'][e]:>10.3f} {h['val_loss'][e]:>13.3f} "
+              f"{h[acc][e]:>17.3f}")  # fmt: skip
+    final = h[acc][-1]
+    print(f"held-out MLM accuracy {final:.3f}: {final / baseline:.1f}x always guessing "
+          f"{guess!r} ({baseline:.3f})")  # fmt: skip
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.plot(steps, h["loss"], marker="o", label="train loss")
-    left.plot(steps, h["val_loss"], marker="o", label="held-out loss")
-    left.set_xlabel("step")
-    left.legend()
-    right.plot(steps, h["val_mlm_logits_accuracy"], marker="o", label="held-out MLM accuracy")
-    right.plot(steps, h["val_sop_logits_accuracy"], marker="o", label="held-out SOP accuracy")
+    left.plot(updates, h["loss"], marker="o", label="train loss")
+    left.plot(updates, h["val_loss"], marker="o", label="held-out loss")
+    right.plot(updates, h[acc], marker="o", label="held-out MLM accuracy")
     right.axhline(baseline, linestyle="--", color="gray", label="most-frequent-token baseline")
-    right.axhline(0.5, linestyle=":", color="gray", label="SOP chance")
-    right.set_xlabel("step")
-    right.legend()
-    fig.suptitle("albert_tiny pretrained on the Python docs (keras_bertfam demo)")
+    for axis in (left, right):
+        axis.set_xlabel("updates")
+        axis.legend()
+    fig.suptitle("the budget recipe on the Python docs (keras_bertfam demo)")
     fig.tight_layout()
     fig.savefig(out / "learning_curve.png", dpi=100)
     print(f"learning curve: {out / 'learning_curve.png'}")
 
-    # 6. export: a SavedModel for TF Serving and a TFLite file for phones
+
+def export(out: Path, tok, sequence_length: int) -> dict:
+    """A SavedModel for TF Serving and a TFLite file for phones, raw text in."""
+    import keras_bertfam as bf
+    from keras_bertfam.export import export_saved_model, export_tflite
+
     model = bf.load_model(out / "model")
-    target = export_saved_model(
-        model, tok, "saved_models", "albert_demo", sequence_length=args.seq_length
-    )
+    target = export_saved_model(model, tok, "saved_models", NAME, sequence_length=sequence_length)
     print(f"SavedModel: {target} (signatures serving_default on text, encode on ids)")
-    tflite_path = Path("saved_models") / "albert_demo" / "albert_demo-text-dynamic_int8.tflite"
-    tflite = export_tflite(
-        model,
-        tflite_path,
-        quantization="dynamic_int8",
-        sequence_length=args.seq_length,
-        tokenizer=tok,
-        overwrite=True,
-    )
+    tflite_path = Path("saved_models") / NAME / f"{NAME}-text-dynamic_int8.tflite"
+    tflite = export_tflite(model, tflite_path, quantization="dynamic_int8",
+                           sequence_length=sequence_length, tokenizer=tok,
+                           overwrite=True)  # fmt: skip
     print(
         f"TFLite: {tflite_path} ({tflite['size_bytes'] / 1e6:.1f} MB, raw text in, "
         f"{tflite['latency_ms']['median']:.1f} ms per text on one thread)"
     )
-    report = {
-        "baseline_mlm": baseline,
-        "final": summary["final"],
-        "seconds": time.perf_counter() - started,
-        "saved_model": str(target),
-        "tflite": str(tflite_path),
-    }
-    (out / "demo_report.json").write_text(json.dumps(report, indent=2))
-    print(f"done in {report['seconds']:.0f}s")
+    return {"saved_model": str(target), "tflite": str(tflite_path)}
 
 
 if __name__ == "__main__":

@@ -219,6 +219,12 @@ def test_command_lines():
     args = build_parser().parse_args(["bench", "albert", "--quick", "--out", "x"])
     assert (args.suites, args.quick, args.out) == (["albert"], True, "x")
     assert build_parser().parse_args(["bench"]).out is None  # the checkout's benchmarks/results
+    assert build_parser().parse_args(["bench", "pretrain", "--budget", "5m"]).budget == 300.0
+    from benchmarks.__main__ import build_parser as bench_parser
+
+    assert bench_parser().parse_args(["pretrain", "--budget", "90s"]).budget == 90.0
+    with pytest.raises(SystemExit):
+        bench_parser().parse_args(["pretrain", "--budget", "soon"])
     with pytest.raises(ValueError, match="unknown benchmark suite"):
         run_suite(["nope"], quick=True, out_dir="unused")
     proc = subprocess.run(
@@ -311,11 +317,31 @@ def test_pretrain_summary_picks_by_validation_and_times_against_keras_hub(tmp_pa
         "keras_hub_scheduled": system(100, (30, 9, 0.07, 6, 0.07, 6), (60, 19, 0.10, 5, 0.10, 5)),
         "bertfam_bert": system(102, (30, 9, 0.08, 6, 0.09, 6), (60, 19, 0.11, 5, 0.12, 5)),
         "bertfam_best": system(101, (30, 9, 0.12, 5, 0.11, 5), (60, 19, 0.15, 4, 0.14, 4)),
+        # an ELECTRA generator's MLM accuracy does not make ELECTRA the best MLM recipe
+        "bertfam_electra": system(99, (30, 5, 0.2, 4, 0.2, 4), (60, 9, 0.3, 3, 0.3, 3)),
     }
+    raw["bertfam_electra"]["rtd"] = {"auc": 0.8, "precision": 0.5, "recall": 0.25,
+                                     "replaced_share": 0.12}  # fmt: skip
     info = {"test_baseline": 0.05, "validation_baseline": 0.05, "test_predictions": 100,
             "documents": {"train": 10}}  # fmt: skip
-    results = summarize(raw, info, {"budget": 60.0, "evaluations": 2}, "quick")
+
+    def tuned(*accuracies):
+        mean = sum(accuracies) / len(accuracies)
+        sd = (sum((a - mean) ** 2 for a in accuracies) / (len(accuracies) - 1)) ** 0.5
+        return {"dev_accuracy": list(accuracies), "mean": mean, "sd": sd, "seconds": 1.0}
+
+    downstream = {"tfidf_logreg": {"dev_accuracy": 0.5}, "keras_hub_scheduled": tuned(0.5, 0.6),
+                  "bertfam_best": tuned(0.7, 0.8), "random_init": tuned(0.3, 0.3)}  # fmt: skip
+    results = summarize(raw, info, {"budget": 60.0, "evaluations": 2}, "quick", downstream)
     goals_by_name = {g["goal"]: g["value"] for g in results["goals"]}
+    sd = 0.1 / 2**0.5  # both pairs of seeds
+    assert goals_by_name["pretrain.best_downstream_vs_keras_hub"] == pytest.approx(0.2 / sd)
+    assert goals_by_name["pretrain.best_downstream_vs_tfidf"] == pytest.approx(0.75 / 0.5)
+    titles = [t["title"] for t in results["tables"]]
+    assert titles[1:] == ["replaced-token detection (test)",
+                          "downstream: fine-tuned on the fortunes topics"]  # fmt: skip
+    assert results["tables"][1]["rows"] == [["bertfam_electra", "0.800", "0.500", "0.250",
+                                             "12.0%"]]  # fmt: skip
     assert goals_by_name["pretrain.best_vs_keras_hub"] == pytest.approx(0.14 / 0.10)
     assert goals_by_name["pretrain.best_time_to_keras_hub"] == pytest.approx(0.5)
     assert goals_by_name["pretrain.best_vs_baseline"] == pytest.approx(0.14 / 0.05)
@@ -323,3 +349,18 @@ def test_pretrain_summary_picks_by_validation_and_times_against_keras_hub(tmp_pa
     assert "bertfam_best (best of ours)" in rows and "bertfam_bert" in rows
     assert rows["keras_hub_guide"][-2] == "-"  # never reached the scheduled variant's 0.10
     assert Path(curves_chart(raw, info, tmp_path / "curves.png")).stat().st_size > 1000
+
+
+def test_pretrain_set_changes_only_the_best_recipe_and_names_a_bad_pair(monkeypatch):
+    from benchmarks import pretrain_systems
+
+    monkeypatch.setattr(pretrain_systems, "BEST", pretrain_systems.BEST)
+    before = json.dumps(pretrain_systems.ELECTRA, sort_keys=True)
+    pretrain_systems.apply_settings(["train.batch_size=16", "masking.strategy=token",
+                                     "model.position_embedding=rotary"])  # fmt: skip
+    best = pretrain_systems.BEST
+    assert best["train"]["batch_size"] == 16 and best["data"]["masking"]["strategy"] == "token"
+    assert best["model"]["position_embedding"] == "rotary"
+    assert json.dumps(pretrain_systems.ELECTRA, sort_keys=True) == before
+    with pytest.raises(ValueError, match="'trian.steps=3'"):
+        pretrain_systems.apply_settings(["trian.steps=3"])

@@ -1,5 +1,7 @@
 """The README's example scripts run (the demo itself is `make demo`, minutes long)."""
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,14 +24,19 @@ def test_quickstart_runs_and_prints_published_counts():
 
 
 def test_demo_ends_with_both_exports_and_runs_twice(tmp_path):
-    """`make demo`'s script with few steps, run twice in one folder: both exits each time."""
+    """`make demo`'s script at a tiny size and few steps, run twice in one folder: its
+    report and both exports each time."""
     command = [sys.executable, str(ROOT / "examples" / "pretrain_demo.py"), "--steps", "20",
-               "--out", str(tmp_path / "runs" / "albert_demo")]  # fmt: skip
+               "--num-layers", "1", "--hidden-dim", "64", "--vocabulary-size", "2000",
+               "--out", str(tmp_path / "runs" / "demo")]  # fmt: skip
     for run in (1, 2):
         proc = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr[-3000:]
-        saved_model = tmp_path / "saved_models" / "albert_demo" / str(run)
+        assert re.search(r"held-out MLM accuracy 0\.\d+: \d+\.\dx always guessing", proc.stdout)
+        report = json.loads((tmp_path / "runs" / "demo" / "demo_report.json").read_text())
+        assert report["updates"] == 20 and 0 < report["baseline_mlm"] < 0.2
+        saved_model = tmp_path / "saved_models" / "bertfam_demo" / str(run)
         assert (saved_model / "saved_model.pb").is_file()
-        assert f"SavedModel: saved_models/albert_demo/{run}" in proc.stdout
-        tflite = tmp_path / "saved_models" / "albert_demo" / "albert_demo-text-dynamic_int8.tflite"
-        assert tflite.is_file() and "TFLite: saved_models/albert_demo/" in proc.stdout
+        assert f"SavedModel: saved_models/bertfam_demo/{run}" in proc.stdout
+        tflite = saved_model.parent / "bertfam_demo-text-dynamic_int8.tflite"
+        assert tflite.is_file() and "TFLite: saved_models/bertfam_demo/" in proc.stdout

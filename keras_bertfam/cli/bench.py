@@ -14,6 +14,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from keras_bertfam.cli.pretrain import duration
 from keras_bertfam.errors import InputError
 
 SUITE_NAMES = "core | albert | data | finetune | modern | pretrain"
@@ -44,6 +45,11 @@ def add_parser(commands):
         "suites", nargs="*", metavar="SUITE", help=f"{SUITE_NAMES} (default: all but pretrain)"
     )
     parser.add_argument("--quick", action="store_true", help="fewer rounds and steps")
+    parser.add_argument(
+        "--budget",
+        type=duration,
+        help="pretrain: wall time per system, e.g. 5m (default 10m; --quick 1m)",
+    )
     parser.add_argument(
         "--out",
         default=None,
@@ -93,7 +99,8 @@ def run(args) -> int:
     out = Path(args.out) if args.out else root / "benchmarks" / "results"
     argv = ["bertfam", "bench", *args.suites, *(["--quick"] if args.quick else [])]
     argv += ["--out", str(args.out)] if args.out else []
-    benchmarks.run_suite(
-        args.suites or benchmarks.DEFAULT_SUITES, args.quick, out, command=shlex.join(argv)
-    )
+    argv += ["--budget", f"{args.budget:g}s"] if args.budget else []
+    overrides = {"pretrain": {"settings": {"budget": args.budget}}} if args.budget else None
+    benchmarks.run_suite(args.suites or benchmarks.DEFAULT_SUITES, args.quick, out, overrides,
+                         command=shlex.join(argv))  # fmt: skip
     return 0

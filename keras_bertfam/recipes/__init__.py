@@ -4,7 +4,7 @@ Example:
 
 >>> from keras_bertfam.recipes import load_recipe, list_recipes
 >>> list_recipes()
-['albert', 'bert', 'electra', 'modernbert', 'roberta']
+['albert', 'bert', 'budget', 'electra', 'modernbert', 'roberta']
 >>> load_recipe("albert")["train"]["optimizer"]
 'lamb'
 """
