@@ -197,7 +197,7 @@ def test_core_share_of_peak_uses_one_flop_count():
 
 def test_goals_table_and_report_text():
     for name, goal in goals.GOALS.items():
-        assert goal.comparison in (">=", "<=") and goal.unit in ("x", "%", "s"), name
+        assert goal.comparison in (">=", "<=") and goal.unit in ("x", "%", "s", "sd"), name
         assert goal.description
     assert report.goal_text("core.train_vs_fastest_peer", 1.05) == (
         "1.05x (goal >= 1.10x: not met)"
@@ -362,5 +362,5 @@ def test_pretrain_set_changes_only_the_best_recipe_and_names_a_bad_pair(monkeypa
     assert best["train"]["batch_size"] == 16 and best["data"]["masking"]["strategy"] == "token"
     assert best["model"]["position_embedding"] == "rotary"
     assert json.dumps(pretrain_systems.ELECTRA, sort_keys=True) == before
-    with pytest.raises(ValueError, match="'trian.steps=3'"):
+    with pytest.raises(ValueError, match=r"'trian\.steps=3'"):
         pretrain_systems.apply_settings(["trian.steps=3"])
