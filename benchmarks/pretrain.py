@@ -67,14 +67,14 @@ def run(quick: bool, settings=None, systems=SYSTEMS, folder=None, stage="all",
         saved = json.loads((folder / PRETRAINED).read_text())
         info, raw, s, mode = saved["info"], saved["raw"], saved["settings"], saved["mode"]
         overrides = saved.get("overrides", [])
-    else:
+    set_flags = [part for pair in overrides for part in ("--set", pair)]
+    if stage != "downstream":
         info = run_worker(MODULE, ["prepare", *flags(folder=folder)], "pretrain: data prepared")
         every = s["budget"] / s["evaluations"]
         raw = {}
         for _, system in alternating(systems, 1):
             args = [system, *flags(folder=folder, budget=s["budget"], eval_every=every)]
-            args += [part for pair in overrides for part in ("--set", pair)]
-            raw[system] = run_worker(MODULE, args, f"pretrain: {system}")
+            raw[system] = run_worker(MODULE, [*args, *set_flags], f"pretrain: {system}")
         saved = {"info": info, "raw": raw, "settings": s, "mode": mode,
                  "overrides": list(overrides)}  # fmt: skip
         (folder / PRETRAINED).write_text(json.dumps(saved, indent=2))
@@ -82,8 +82,7 @@ def run(quick: bool, settings=None, systems=SYSTEMS, folder=None, stage="all",
     if stage != "pretrain":
         downstream = {"tfidf_logreg": pretrain_downstream.tfidf()}
         for system in [*raw, "random_init"]:
-            args = ["downstream", *flags(folder=folder, system=system)]
-            args += [part for pair in overrides for part in ("--set", pair)]
+            args = ["downstream", *flags(folder=folder, system=system), *set_flags]
             downstream[system] = run_worker(MODULE, args, f"downstream: {system}")
     results = summarize(raw, info, s, mode, downstream)
     results["curves_png"] = curves_chart(raw, info, folder / "curves.png")

@@ -36,7 +36,7 @@ def sequence_model(system: str, folder: Path, tok, pretrained: bool = True) -> k
         model.load_weights(folder / f"{system}.weights.h5")
     inputs = {n: keras.Input((None,), dtype="int32", name=n) for n in INPUTS}
     if system.startswith("keras_hub"):
-        return keras.Model(inputs, _keras_hub_encoder(model, system, inputs))
+        return keras.Model(inputs, _keras_hub_encoder(model, inputs))
     from keras_bertfam.models.builders import encoder_of
 
     encoder = encoder_of(model)
@@ -44,7 +44,7 @@ def sequence_model(system: str, folder: Path, tok, pretrained: bool = True) -> k
     return keras.Model(inputs, outputs)
 
 
-def _keras_hub_encoder(model, system, inputs):
+def _keras_hub_encoder(model, inputs):
     """The keras-hub pretraining model's layers up to the last `TransformerEncoder`, applied
     to new inputs of any length (its own `token_ids` input is fixed at S); the padding
     mask reaches the encoder blocks only where the system trained with one."""
@@ -54,7 +54,7 @@ def _keras_hub_encoder(model, system, inputs):
     blocks = [b for b in model.layers if isinstance(b, keras_hub.layers.TransformerEncoder)]
     x = layer["TokenAndPositionEmbedding"](inputs["token_ids"])
     x = layer["Dropout"](layer["LayerNormalization"](x))
-    mask = inputs["padding_mask"] if system == "keras_hub_scheduled" else None
+    mask = inputs["padding_mask"] if "padding_mask" in model.input else None
     for block in blocks:
         x = block(x, padding_mask=mask)
     return x

@@ -128,7 +128,7 @@ def worker(system: str, folder: Path, budget: float, eval_every: float) -> dict:
     return {
         "system": system,
         "parameters": _parameters(model),
-        "rtd": _rtd_scores(model, held["test"]) if system == "bertfam_electra" else None,
+        "rtd": _rtd_scores(model, held["test"]) if hasattr(model, "rtd_metrics") else None,
         "curve": evaluator.curve,
         "updates": int(model.optimizer.iterations.numpy()),
         "elapsed_seconds": clock.elapsed(),
