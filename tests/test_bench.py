@@ -364,3 +364,39 @@ def test_pretrain_set_changes_only_the_best_recipe_and_names_a_bad_pair(monkeypa
     assert json.dumps(pretrain_systems.ELECTRA, sort_keys=True) == before
     with pytest.raises(ValueError, match=r"'trian\.steps=3'"):
         pretrain_systems.apply_settings(["trian.steps=3"])
+
+
+def test_finetune_packing_summary_takes_the_fastest_packed_recipe_at_the_same_accuracy():
+    """The goal's figure: among packed systems whose mean dev accuracy is under the
+    buckets' by no more than the larger of the two sds, the fastest, against the buckets."""
+    import argparse
+
+    from benchmarks.finetune_packing import parse_system, summarize
+
+    def runs(rate, *accuracies, slots=120, useful=100, scores=9000):
+        work = {"updates": 10, "slots": slots, "useful": useful, "scores": scores, "shapes": 2}
+        return [{"dev_accuracy": a, "useful_tokens_per_s": [rate], "epoch_seconds": [10.0],
+                 "work": work, "other_load": 0.01} for a in accuracies]  # fmt: skip
+
+    results = {
+        "buckets:32": runs(1000, 0.72, 0.72, 0.72),  # mean 0.72, sd 0
+        "pack:9": runs(1250, 0.70, 0.71, 0.72),  # 0.71, sd 0.01: the same accuracy
+        "pack:16@2e-4": runs(1400, 0.66, 0.70, 0.74),  # 0.70, sd 0.04: the same, faster
+        "pack:32": runs(1600, 0.60, 0.62, 0.64),  # the fastest, but 0.62 < 0.72 - 0.02
+    }
+    out = summarize(results, 1)
+    (goal,) = out["goals"]
+    assert goal["goal"] in goals.GOALS and "pack:16@2e-4" in goal["label"]
+    assert goal["value"] == pytest.approx(1.4)
+    assert out["median"]["pack:9"]["same_accuracy"] is True
+    assert out["median"]["pack:32"]["same_accuracy"] is False
+    rows = {r[0]: r for r in out["tables"][0]["rows"]}
+    assert rows["pack:9"][2] == "0.710 ± 0.010" and rows["pack:9"][6] == "17%"
+    for system in ("pack:9", "pack:16@2e-4"):
+        results.pop(system)
+    assert math.isnan(summarize(results, 1)["goals"][0]["value"])
+    assert parse_system("pack:9") == ("pack", 9, 1e-4)
+    assert parse_system("pack:16@1.75e-4") == ("pack", 16, 1.75e-4)
+    for bad in ("pack", "pack:0", "packed:9", "buckets:x", "pack:9@fast", "pack:9@0"):
+        with pytest.raises(argparse.ArgumentTypeError, match=re.escape(repr(bad))):
+            parse_system(bad)
