@@ -33,7 +33,14 @@ def add_parser(commands):
     parser.add_argument("--task", choices=tasks.names(), default=api["task"])
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--epochs", type=positive_int, default=api["epochs"])
-    parser.add_argument("--batch-size", type=positive_int, default=api["batch_size"])
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=api["batch_size"],
+        help="examples per batch; with --batching pack, rows of up to 8 examples each (a "
+        "batch then holds several times as many examples: fewer rows, or a --learning-rate "
+        "scaled with the examples per update, keep the accuracy of unpacked batches)",
+    )
     parser.add_argument("--learning-rate", type=positive_float, default=api["learning_rate"])
     parser.add_argument("--warmup-ratio", type=probability, default=api["warmup_ratio"])
     parser.add_argument(
