@@ -196,7 +196,7 @@ def run(systems=SYSTEMS, seeds=SEEDS, epochs: int = 1, train=FORTUNES_TRAIN,
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--systems", nargs="+", type=str, default=list(SYSTEMS),
-                        help=f"BATCHING:SIZE (default: {' '.join(SYSTEMS)})")  # fmt: skip
+                        help=f"BATCHING:SIZE[@RATE] (default: {' '.join(SYSTEMS)})")  # fmt: skip
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--train", type=Path, default=FORTUNES_TRAIN)

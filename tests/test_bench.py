@@ -380,7 +380,7 @@ def test_finetune_packing_summary_takes_the_fastest_packed_recipe_at_the_same_ac
 
     results = {
         "buckets:32": runs(1000, 0.72, 0.72, 0.72),  # mean 0.72, sd 0
-        "pack:9": runs(1250, 0.70, 0.71, 0.72),  # 0.71, sd 0.01: the same accuracy
+        "pack:9": runs(1250, 0.69, 0.71, 0.73),  # 0.71, sd 0.02: the same accuracy
         "pack:16@2e-4": runs(1400, 0.66, 0.70, 0.74),  # 0.70, sd 0.04: the same, faster
         "pack:32": runs(1600, 0.60, 0.62, 0.64),  # the fastest, but 0.62 < 0.72 - 0.02
     }
@@ -391,7 +391,7 @@ def test_finetune_packing_summary_takes_the_fastest_packed_recipe_at_the_same_ac
     assert out["median"]["pack:9"]["same_accuracy"] is True
     assert out["median"]["pack:32"]["same_accuracy"] is False
     rows = {r[0]: r for r in out["tables"][0]["rows"]}
-    assert rows["pack:9"][2] == "0.710 ± 0.010" and rows["pack:9"][6] == "17%"
+    assert rows["pack:9"][2] == "0.710 ± 0.020" and rows["pack:9"][6] == "17%"
     for system in ("pack:9", "pack:16@2e-4"):
         results.pop(system)
     assert math.isnan(summarize(results, 1)["goals"][0]["value"])
