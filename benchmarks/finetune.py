@@ -85,16 +85,14 @@ SETTINGS = {
 
 def _batches(train: Path, system: str):
     import keras_bertfam as bf
-    from keras_bertfam.data.batching import packed_batches
-    from keras_bertfam.data.tasks import batches, prepare
+    from keras_bertfam.data.batching import task_batches
+    from keras_bertfam.data.tasks import prepare
 
     tokenizer = bf.load_tokenizer(minilm_dir("the finetune suite"))
     data = prepare("classification", train, tokenizer, MAX_LEN)
-    if system == "bertfam_packed":
-        return packed_batches(data["features"], data["targets"], BATCH, MAX_LEN, SLOTS, 0,
-                              True, 0)  # fmt: skip
-    bucketing = system == "bertfam_bucketed"
-    return batches(data["features"], data["targets"], BATCH, MAX_LEN, 0, bucketing, True, 0)
+    batching = {"bertfam_packed": "pack", "bertfam_bucketed": "buckets"}.get(system, "pad")
+    return task_batches(batching, data["features"], data["targets"], BATCH, MAX_LEN, 0, True,
+                        0, SLOTS)  # fmt: skip
 
 
 def _bertfam_model(system: str):

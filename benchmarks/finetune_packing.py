@@ -72,20 +72,15 @@ def epoch_work(train: Path, batching: str, size: int, seed: int) -> dict:
     """Padded slots, useful tokens and attention scores of one epoch's batches, as
     `finetune` builds them for `batching`, `size` and `seed`."""
     import keras_bertfam as bf
-    from keras_bertfam.data.batching import batches, packed_batches
-    from keras_bertfam.data.row_packing import DEFAULT_MAX_SEQUENCES
+    from keras_bertfam.data.batching import task_batches
     from keras_bertfam.data.tasks import prepare
 
     tokenizer = bf.load_tokenizer(minilm_dir("the finetune_packing benchmark"))
     length = RECIPE["sequence_length"]
     data = prepare("classification", train, tokenizer, length)
     pad_id = tokenizer.special_ids.get("pad", 0)
-    if batching == "pack":
-        ds = packed_batches(data["features"], data["targets"], size, length,
-                            DEFAULT_MAX_SEQUENCES, pad_id, True, seed)  # fmt: skip
-    else:
-        ds = batches(data["features"], data["targets"], size, length, pad_id,
-                     batching == "buckets", True, seed)  # fmt: skip
+    ds = task_batches(batching, data["features"], data["targets"], size, length, pad_id,
+                      True, seed)  # fmt: skip
     work = {"updates": 0, "slots": 0, "useful": 0, "scores": 0, "shapes": set()}
     for x, *_ in ds:
         rows, seq = (int(d) for d in x["token_ids"].shape)
@@ -130,21 +125,20 @@ def summarize(results: dict, epochs: int) -> dict:
     rows, summary = [], {}
     for system, runs in results.items():
         accuracy = [r["dev_accuracy"] for r in runs]
+        mean = statistics.mean(accuracy)
         rate = statistics.median(r["useful_tokens_per_s"][-1] for r in runs)
         work = runs[0]["work"]
         summary[system] = {
-            "dev_accuracy": statistics.mean(accuracy),
+            "dev_accuracy": mean,
             "dev_accuracy_sd": _sd(accuracy),
             "useful_tokens_per_s": rate,
             "vs_buckets": rate / base_rate,
             # no worse than the buckets by more than the larger of the two sds
-            "same_accuracy": statistics.mean(accuracy)
-            >= statistics.mean(base_acc) - max(_sd(base_acc), _sd(accuracy)),
+            "same_accuracy": mean >= statistics.mean(base_acc) - max(_sd(base_acc), _sd(accuracy)),
             "work": work,
             "other_load": max(r["other_load"] for r in runs),
         }
         seconds = statistics.median(r["epoch_seconds"][-1] for r in runs)
-        mean = statistics.mean(accuracy)
         rows.append([
             system, f"{work['updates']:,}", f"{mean:.3f} ± {_sd(accuracy):.3f}",
             f"{rate:,.0f}", f"{rate / base_rate:.2f}x", f"{seconds:.0f}",

@@ -1,12 +1,12 @@
 """Batches of fine-tuning features: padded, bucketed by length, or packed.
 
-Three ways (`BATCHINGS`): "pad" pads every example to `sequence_length` (the
-usual recipe); "buckets" (`batches`) pads examples only to their bucket's bound
-(16, 32, 64, ... up to `sequence_length`), so short texts do not pay for the
-longest ones and a compiled step sees a handful of shapes; "pack"
-(`packed_batches`) puts several examples into each row of `sequence_length`
-(first-fit decreasing, `keras_bertfam.data.row_packing`) for a packed model,
-with per-example targets in slots. The number of batches follows from the
+Three ways (`BATCHINGS`, any of them through `task_batches`): "pad" pads every
+example to `sequence_length` (the usual recipe); "buckets" (`batches`) pads
+examples only to their bucket's bound (16, 32, 64, ... up to `sequence_length`),
+so short texts do not pay for the longest ones and a compiled step sees a handful
+of shapes; "pack" (`packed_batches`) puts several examples into each row of
+`sequence_length` (first-fit decreasing, `keras_bertfam.data.row_packing`) for a
+packed model, with per-example targets in slots. The number of batches follows from the
 lengths (`batch_count`), so Keras sees where an epoch ends.
 
 Example:
@@ -198,3 +198,15 @@ def packed_batches(features: dict, targets, batch_size: int, sequence_length: in
     if shuffle:
         dataset = dataset.shuffle(len(rows["token_ids"]), seed=seed)
     return dataset.batch(batch_size).prefetch(2)
+
+
+def task_batches(batching: str, features: dict, targets, batch_size: int,
+                 sequence_length: int, pad_id: int = 0, shuffle: bool = False, seed: int = 0,
+                 max_sequences: int = DEFAULT_MAX_SEQUENCES):  # fmt: skip
+    """The batches of one of `BATCHINGS`: "buckets" and "pad" from `batches`, "pack" from
+    `packed_batches` with up to `max_sequences` examples per row (`batch_size` rows)."""
+    if batching == "pack":
+        return packed_batches(features, targets, batch_size, sequence_length, max_sequences,
+                              pad_id, shuffle, seed)  # fmt: skip
+    return batches(features, targets, batch_size, sequence_length, pad_id,
+                   batching == "buckets", shuffle, seed)  # fmt: skip

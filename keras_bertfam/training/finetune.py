@@ -188,7 +188,7 @@ def _fit(encoder, spec, train_data, dev_data, tokenizer, run, a, extra_callbacks
     """Train the task model; returns (the best epoch's model, the summary so far)."""
     import keras
 
-    from keras_bertfam.data.batching import batches, packed_batches
+    from keras_bertfam.data.batching import task_batches
     from keras_bertfam.training.callbacks import DivergenceGuard, EpochTimer
     from keras_bertfam.training.optimizers import build_optimizer
     from keras_bertfam.training.recipe import compile_pretrainer
@@ -198,13 +198,8 @@ def _fit(encoder, spec, train_data, dev_data, tokenizer, run, a, extra_callbacks
     task_model = _task_model(encoder, spec, train_data, a, slots)
 
     def dataset(data, shuffle):
-        if slots:
-            return packed_batches(data["features"], data["targets"], a["batch_size"],
-                                  a["sequence_length"], slots, pad_id, shuffle,
-                                  a["seed"])  # fmt: skip
-        return batches(data["features"], data["targets"], a["batch_size"],
-                       a["sequence_length"], pad_id, a["batching"] == "buckets", shuffle,
-                       a["seed"])  # fmt: skip
+        return task_batches(a["batching"], data["features"], data["targets"], a["batch_size"],
+                            a["sequence_length"], pad_id, shuffle, a["seed"])  # fmt: skip
 
     train_ds = dataset(train_data, shuffle=True)
     total = int(train_ds.cardinality()) * a["epochs"]
